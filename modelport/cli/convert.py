@@ -1,0 +1,90 @@
+"""``modelport convert MODEL --to pb,onnx [-o DIR]``"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, TrustCodeOpt, app
+
+
+def _split(values: Optional[list[str]]) -> Optional[list[str]]:
+    if not values:
+        return None
+    items = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    return items or None
+
+
+def _names_from(value: Optional[str]) -> Optional[list[str]]:
+    """--feature-names/--class-labels take a comma list or @file (one name per line)."""
+    if value is None:
+        return None
+    if value.startswith("@"):
+        from modelport.errors import BadInputError
+
+        path = Path(value[1:])
+        try:
+            return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        except OSError as e:
+            raise BadInputError(f"{path}: cannot read ({e.strerror})", "pass an existing file after @") from None
+    return _split([value])
+
+
+@app.command()
+def convert(
+    model: Annotated[Path, typer.Argument(help="Keras model file: .h5/.hdf5 (any Keras era), .keras, or .json with --architecture.", show_default=False)],
+    to: Annotated[list[str], typer.Option("--to", "-t", help="Targets, comma separated: savedmodel, pb, ckpt, onnx, pmml, or 'all' (every target that can express the model).")] = ["all"],  # noqa: B006
+    out_dir: Annotated[Optional[Path], typer.Option("--out-dir", "-o", help="Output directory [default: ./<model name>-modelport].", show_default=False)] = None,
+    opset: Annotated[Optional[int], typer.Option(help="ONNX opset [default: highest both tf2onnx and onnxruntime support].", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing artifacts.")] = False,
+    validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Check every artifact's numbers against Keras in its runtime.")] = True,
+    class_labels: Annotated[Optional[str], typer.Option("--class-labels", help="PMML class labels: a,b,c or @labels.txt.", show_default=False)] = None,
+    feature_names: Annotated[Optional[str], typer.Option("--feature-names", help="PMML input field names: x,y,z or @names.txt.", show_default=False)] = None,
+    architecture: ArchitectureOpt = None,
+    trust_code: TrustCodeOpt = False,
+    custom_objects: CustomObjectsOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Convert a Keras model to production formats, then validate each artifact's numbers."""
+    from modelport import api
+    from modelport.cli.render import console, print_json
+
+    err = console(stderr=True)
+    with err.status("starting") as status:
+        result = api.convert(
+            model, to, out_dir, opset=opset, force=force, architecture=architecture, trust_code=trust_code,
+            custom_objects=custom_objects, validate=validate, class_labels=_names_from(class_labels),
+            feature_names=_names_from(feature_names), progress=lambda message: status.update(message),
+        )
+    if as_json:
+        print_json({"manifest": str(result.manifest_path),
+                    "artifacts": [a.to_dict() for a in result.artifacts], "skipped": result.skipped})
+    else:
+        _print_result(result)
+    failed = result.parity is not None and not bool(result.parity)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _print_result(result) -> None:
+    from rich.table import Table
+
+    from modelport.cli.render import console, human_size
+
+    out = console()
+    table = Table(title="artifacts", title_justify="left")
+    for column in ("format", "path", "size", "sha256", "inputs → outputs"):
+        table.add_column(column)
+    for a in result.artifacts:
+        size = sum(p.stat().st_size for p in a.path.rglob("*") if p.is_file()) if a.path.is_dir() else a.path.stat().st_size
+        tensors = a.details.get("input_tensors"), a.details.get("output_tensors")
+        names = (", ".join(tensors[0]) + " → " + ", ".join(tensors[1])) if all(tensors) else (
+            ", ".join(t.name for t in a.inputs) + " → " + ", ".join(t.name for t in a.outputs))
+        table.add_row(a.format, str(a.path), human_size(size), a.sha256[:12], names)
+    out.print(table)
+    for target, layers in result.skipped.items():
+        out.print(f"skipped {target}: cannot express {', '.join(layers)}")
+    if result.parity is not None and hasattr(result.parity, "render"):
+        result.parity.render(out)
+    out.print(f"manifest: {result.manifest_path}")

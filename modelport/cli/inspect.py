@@ -1,0 +1,64 @@
+"""``modelport inspect PATH``: signature of a model file or any artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, TrustCodeOpt, app, load_options
+
+
+@app.command()
+def inspect(
+    path: Annotated[Path, typer.Argument(help="A Keras model file, .onnx, .pb, .pmml, SavedModel/checkpoint directory, or an output directory.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    architecture: ArchitectureOpt = None,
+    trust_code: TrustCodeOpt = False,
+    custom_objects: CustomObjectsOpt = None,
+) -> None:
+    """Show input/output names, shapes and dtypes, and what modelport knows about the file."""
+    from modelport import api
+    from modelport.cli.render import print_json
+
+    info = api.inspect(path, load_options(architecture, trust_code, custom_objects))
+    if as_json:
+        print_json(info)
+    else:
+        _print_info(info)
+
+
+def _print_info(info: dict) -> None:
+    from rich.table import Table
+
+    from modelport.cli.render import console, signature_text
+
+    out = console()
+    skip = {"inputs", "outputs", "layers", "artifacts", "signatures"}
+    for key, value in info.items():
+        if key not in skip and value not in (None, [], {}):
+            out.print(f"[bold]{key}[/]: {value}")
+    for key in ("inputs", "outputs", "targets"):
+        if info.get(key):
+            out.print(f"[bold]{key}[/]: {signature_text(info[key])}")
+    for name, sig in (info.get("signatures") or {}).items():
+        out.print(f"[bold]signature {name}[/] (tags {', '.join(sig['tags'])})")
+        for t in sig["inputs"]:
+            out.print(f"  input  {t['key']} = {t['name']} {t['shape']} {t['dtype']}")
+        for t in sig["outputs"]:
+            out.print(f"  output {t['key']} = {t['name']} {t['shape']} {t['dtype']}")
+    if info.get("layers"):
+        table = Table(title="layers", title_justify="left")
+        columns = [c for c in ("name", "class_name", "note") if any(c in la for la in info["layers"])]
+        for c in columns:
+            table.add_column(c)
+        for la in info["layers"]:
+            table.add_row(*(str(la.get(c, "")) for c in columns))
+        out.print(table)
+    for a in info.get("artifacts") or []:
+        sig = a.get("signature", {})
+        out.print(f"[bold]{a['format']}[/] {a['path']} sha256 {a['sha256'][:12]}: "
+                  f"{signature_text(sig.get('inputs', []))} → {signature_text(sig.get('outputs', []))}")
+        if a.get("details", {}).get("input_tensors"):
+            out.print(f"  tensors: {', '.join(a['details']['input_tensors'])} → {', '.join(a['details']['output_tensors'])}")

@@ -1,0 +1,32 @@
+"""Rendering helpers shared by the commands: tables for people, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def shape_text(shape: Any) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+
+
+def signature_text(tensors: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{t['name']} {shape_text(t.get('shape', []))} {t.get('dtype', '')}".strip() for t in tensors)
+
+
+def human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"

@@ -1,0 +1,35 @@
+"""Frozen GraphDef (.pb): variables folded into constants, loadable with import_graph_def alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from modelport.convert.base import Artifact, ExportOptions, Finding
+from modelport.spec import ModelSpec
+
+
+class FrozenGraphConverter:
+    target = "pb"
+    suffix = ".pb"
+    description = "frozen TensorFlow GraphDef (TF Java, TF C API, tf.compat.v1)"
+
+    def check(self, spec: ModelSpec) -> list[Finding]:
+        from modelport.convert.tf_graph import standard_checks
+
+        return standard_checks(spec, self.target)
+
+    def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
+        from modelport.convert.tf_graph import freeze, library_versions, trace
+
+        traced = trace(model, spec)
+        graph_def, _ = freeze(traced, model)
+        dest.write_bytes(graph_def.SerializeToString(deterministic=True))
+        return Artifact(
+            path=dest, format=self.target, inputs=list(spec.inputs), outputs=list(spec.outputs),
+            details={
+                "input_tensors": [f"{s.name}:0" for s in traced.input_signature],
+                "output_tensors": [f"{op}:0" for op in traced.output_ops],
+            },
+            producer=library_versions("tensorflow", "keras", "tf_keras"),
+        )

@@ -1,0 +1,60 @@
+"""SavedModel directory with a ``serving_default`` signature keyed by the Keras input/output names.
+
+Loadable by ``tf.saved_model.load`` and by the TF C API / TF Java (tag ``serve``); the graph tensor
+names behind the signature are recorded so a C or Java caller can feed and fetch them directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from modelport.convert.base import Artifact, ExportOptions, Finding
+from modelport.spec import ModelSpec
+
+SIGNATURE = "serving_default"
+
+
+class SavedModelConverter:
+    target = "savedmodel"
+    suffix = ""  # a directory
+    description = "TensorFlow SavedModel (TF Serving, TF Java, TF C API)"
+
+    def check(self, spec: ModelSpec) -> list[Finding]:
+        from modelport.convert.tf_graph import standard_checks
+
+        return standard_checks(spec, self.target)
+
+    def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
+        import tensorflow as tf
+
+        from modelport.convert.tf_graph import library_versions, trace
+
+        traced = trace(model, spec)
+        module = tf.Module()
+        module.model_variables = [v for v in model.weights]  # track every weight, Keras 3 or tf_keras
+        module.serve = traced.function
+        tf.saved_model.save(module, str(dest), signatures={SIGNATURE: traced.concrete})
+        inputs, outputs = _signature_tensors(dest, [s.name for s in traced.input_signature],
+                                             [t.name for t in spec.outputs])
+        return Artifact(
+            path=dest, format=self.target, inputs=list(spec.inputs), outputs=list(spec.outputs),
+            details={
+                "tag": "serve",
+                "signature": SIGNATURE,
+                "signature_inputs": [s.name for s in traced.input_signature],
+                "input_tensors": inputs,
+                "output_tensors": outputs,
+            },
+            producer=library_versions("tensorflow", "keras", "tf_keras"),
+        )
+
+
+def _signature_tensors(path: Path, input_keys: list[str], output_keys: list[str]) -> tuple[list[str], list[str]]:
+    """Graph tensor names behind the signature's keys, read from saved_model.pb."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString((path / "saved_model.pb").read_bytes())
+    sig = saved.meta_graphs[0].signature_def[SIGNATURE]
+    return [sig.inputs[k].name for k in input_keys], [sig.outputs[k].name for k in output_keys]

@@ -1,0 +1,109 @@
+"""Trace a Keras model (Keras 3 or tf_keras) into a TensorFlow function with a stable signature.
+
+Shared by the SavedModel, frozen-pb, checkpoint and ONNX converters: inputs are placeholders named
+after the Keras inputs (sanitised to TF op names) with a dynamic batch dimension; outputs are
+``tf.identity`` ops named after the Keras outputs, so a Java user can address them by name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from modelport.spec import ModelSpec
+
+_OP_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def op_name(name: str) -> str:
+    """A TensorFlow op name for a Keras tensor name (TF allows [A-Za-z0-9_.-], not leading '_' or '-')."""
+    clean = _OP_NAME.sub("_", name) or "tensor"
+    return clean if clean[0].isalnum() or clean[0] == "." else f"t{clean}"
+
+
+@dataclass
+class TracedModel:
+    function: Any  # tf.function with an input_signature
+    concrete: Any  # its ConcreteFunction
+    input_signature: list[Any]  # tf.TensorSpec per Keras input, named op_name(input)
+    output_ops: list[str]  # graph op name per Keras output (the tf.identity), in spec order
+
+
+def trace(model: Any, spec: ModelSpec) -> TracedModel:
+    import tensorflow as tf
+
+    signature = [
+        tf.TensorSpec([None, *t.shape[1:]], tf.as_dtype(t.dtype), name=op_name(t.name)) for t in spec.inputs
+    ]
+    output_names = [t.name for t in spec.outputs]
+    output_ops: list[str] = []
+
+    @tf.function(input_signature=signature, autograph=False)
+    def serve(*args):
+        result = model(list(args) if len(args) > 1 else args[0], training=False)
+        if isinstance(result, dict):
+            tensors = [result[name] for name in output_names]
+        elif isinstance(result, (list, tuple)):
+            tensors = list(result)
+        else:
+            tensors = [result]
+        outputs = {}
+        output_ops.clear()
+        for name, tensor in zip(output_names, tensors):
+            out = tf.identity(tensor, name=op_name(name))
+            output_ops.append(out.name.split(":")[0])
+            outputs[name] = out
+        return outputs
+
+    concrete = serve.get_concrete_function()
+    return TracedModel(serve, concrete, signature, list(output_ops))
+
+
+def tf_variable(weight: Any) -> Any:
+    """The tf.Variable behind a Keras 3 variable (tf_keras weights already are tf.Variables)."""
+    import tensorflow as tf
+
+    return weight if isinstance(weight, tf.Variable) else weight.value
+
+
+def freeze(traced: TracedModel, model: Any) -> tuple[Any, dict[str, str]]:
+    """Frozen GraphDef (variables folded into constants) and {const node name: Keras weight path}."""
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    by_handle = {id(tf_variable(w).handle): _weight_path(w) for w in model.weights}
+    const_to_weight = {}
+    for external, internal in traced.concrete.graph.captures:
+        if id(external) in by_handle:
+            const_to_weight[internal.name.split(":")[0]] = by_handle[id(external)]
+    frozen = convert_variables_to_constants_v2(traced.concrete)
+    return frozen.graph.as_graph_def(), const_to_weight
+
+
+def _weight_path(weight: Any) -> str:
+    """'dense/kernel' for Keras 3 and tf_keras alike (tf_keras names end in ':0')."""
+    path = (getattr(weight, "path", None) or weight.name).split(":")[0]
+    return re.sub(r"[^A-Za-z0-9_./\-]", "_", path)
+
+
+def library_versions(*names: str) -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def standard_checks(spec: ModelSpec, target: str) -> list:
+    """Verdicts for the TensorFlow-graph targets: every Keras layer traces, so every layer is native.
+
+    Layers that need user code (Lambda, custom classes) only get here once the user trusted them at
+    load time; they then trace like any other layer.
+    """
+    from modelport.convert.base import NATIVE, Finding
+
+    return [Finding(target, layer.name, layer.class_name, NATIVE) for layer in spec.layers]

@@ -1,0 +1,43 @@
+"""Runtimes that execute an artifact: one module per runtime, all with the same small interface.
+
+``open_session(runtime, artifact)`` returns an object with ``run(inputs) -> outputs``, where both
+are ``dict[str, numpy.ndarray]`` keyed by the artifact signature's names, so callers never guess.
+Each runtime module imports its engine only inside ``load``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Protocol
+
+from modelport.errors import BadInputError
+
+
+class Session(Protocol):
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]: ...
+
+
+# runtime name -> module with ``load(artifact) -> Session``
+RUNTIME_MODULES = {
+    "keras": "modelport.runtimes.keras",
+    "tensorflow": "modelport.runtimes.tensorflow",
+    "onnxruntime": "modelport.runtimes.onnxruntime",
+    "jpmml": "modelport.runtimes.jpmml",
+    "pmml4s": "modelport.runtimes.pmml4s",
+}
+
+# artifact format -> the runtimes that serve it in production, in the order validation runs them
+RUNTIMES_FOR_FORMAT = {
+    "savedmodel": ["tensorflow"],
+    "pb": ["tensorflow"],
+    "ckpt": ["tensorflow"],
+    "onnx": ["onnxruntime"],
+    "pmml": ["jpmml", "pmml4s"],
+}
+
+
+def open_session(runtime: str, artifact: Any) -> Session:
+    if runtime not in RUNTIME_MODULES:
+        raise BadInputError(f"unknown runtime '{runtime}'", f"choose from {', '.join(RUNTIME_MODULES)}")
+    module = importlib.import_module(RUNTIME_MODULES[runtime])
+    return module.load(artifact)

@@ -1,0 +1,41 @@
+"""The reference: the Keras model itself (Keras 3 or tf_keras), run in inference mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+CHUNK = 4096  # rows per call: bounded memory on large validation sets
+
+
+class KerasSession:
+    def __init__(self, model: Any, input_names: list[str], output_names: list[str]):
+        self.model = model
+        self.input_names = input_names
+        self.output_names = output_names
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        n = len(next(iter(inputs.values())))
+        parts: list[list[np.ndarray]] = []
+        for start in range(0, max(n, 1), CHUNK):
+            xs = [inputs[name][start:start + CHUNK] for name in self.input_names]
+            result = self.model(xs if len(xs) > 1 else xs[0], training=False)
+            if isinstance(result, dict):
+                result = [result[name] for name in self.output_names]
+            elif not isinstance(result, (list, tuple)):
+                result = [result]
+            parts.append([np.asarray(r) for r in result])
+        return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(self.output_names)}
+
+
+def session_for(model: Any, spec: Any) -> KerasSession:
+    return KerasSession(model, [t.name for t in spec.inputs], [t.name for t in spec.outputs])
+
+
+def load(artifact: Any) -> KerasSession:
+    """A Keras model file as a session (the artifact's path is the model file)."""
+    from modelport.loading import load as load_model
+
+    loaded = load_model(artifact.path)
+    return session_for(loaded.model, loaded.spec)
