@@ -40,6 +40,7 @@ class ConversionResult:
     analysis: Analysis
     skipped: dict[str, list[str]] = field(default_factory=dict)  # target -> offending layers (with `all`)
     parity: Any = None  # validators.ParityReport when validated
+    warnings: list[str] = field(default_factory=list)  # from loading, e.g. NaN weights in the file
 
 
 def read_spec(model: str | Path, options: LoadOptions | None = None) -> ModelSpec:
@@ -80,12 +81,13 @@ def _check_outputs(out_dir: Path, names: list[str], force: bool) -> None:
     """Fail before any work when an output exists (no --force) or the directory is unusable."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir} exists and is not a directory", "choose another output directory with -o")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"cannot create {out_dir} ({e.strerror})", "choose a writable directory with -o") from None
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise OutputError(f"{out_dir} is not writable", "choose a writable directory with -o")
+    # the directory itself is created by Staging, after the model loaded: bad input leaves nothing
+    existing_dir = next(p for p in (out_dir.absolute(), *out_dir.absolute().parents) if p.exists())
+    if not existing_dir.is_dir():
+        raise OutputError(f"cannot create {out_dir} ({existing_dir} is not a directory)",
+                          "choose a writable directory with -o")
+    if not os.access(existing_dir, os.W_OK | os.X_OK):
+        raise OutputError(f"{existing_dir} is not writable", "choose a writable directory with -o")
     existing = [n for n in names if (out_dir / n).exists()]
     if existing and not force:
         raise OutputError(f"{out_dir / existing[0]} already exists", "pass --force to overwrite it")
@@ -113,14 +115,19 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
             opset: int | None = None, force: bool = False, architecture: str | Path | None = None,
             trust_code: bool = False, custom_objects: str | Path | None = None, validate: bool = True,
             class_labels: Sequence[str] | None = None, feature_names: Sequence[str] | None = None,
-            progress: Callable[[str], None] | None = None, **validate_options: Any) -> ConversionResult:
+            progress: Callable[[str, int, int], None] | None = None, **validate_options: Any) -> ConversionResult:
     """Convert a Keras model file to each target; write the manifest; validate parity (default on).
 
     Nothing is written when a requested target cannot express the model (exit 3) or an output
     exists without ``force``; artifacts are built in a staging directory and renamed into place.
+    ``progress(step, done, total)`` is told what is happening; ``validate_options`` go to
+    ``modelport.validators.validate_artifacts`` (data, tolerance, runtimes, ...).
     """
     started = time.time()
-    say = progress or (lambda message: None)
+    def say(step: str) -> None:
+        if progress:
+            progress(step, 0, 0)
+
     options = LoadOptions(architecture, trust_code, custom_objects)
     model_path = Path(model)
     targets, is_all = registry.parse_targets(to)
@@ -146,21 +153,24 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
             artifacts.append(artifact)
         if validate and artifacts:
             say("validating parity")
-            parity = _validate_staged(loaded, artifacts, staging.root, validate_options)
+            parity = _validate_staged(loaded, artifacts, staging.root, {"progress": progress, **validate_options})
         for artifact in artifacts:
             artifact.path = staging.commit(names[artifact.format], force=force)
+        if parity is not None and getattr(parity, "golden_path", None) is not None:
+            staging.commit(Path(parity.golden_path).name, force=True)  # golden inputs/outputs for the gate
     extra = parity.manifest_fields() if parity is not None and hasattr(parity, "manifest_fields") else {}
     document = manifest_io.build(
         source={"path": model_path.name, "sha256": _sha256_file(model_path) if model_path.is_file() else None,
                 "keras_version": loaded.spec.keras_version, "backend": loaded.spec.backend,
                 "loader": loaded.spec.loader, "repairs": list(loaded.spec.repairs),
-                "trust": {"trust_code": trust_code, "custom_objects": str(custom_objects) if custom_objects else None}},
+                "trust": loaded.spec.trust or {"trust_code": trust_code, "custom_objects": None},
+                "warnings": list(getattr(loaded, "warnings", []))},
         model=loaded.spec.summary(), analysis=analysis.to_dict(), artifacts=artifacts, out_dir=out,
         previous=_previous_manifest(out), extra=extra,
         run={"created_unix": round(started), "seconds": round(time.time() - started, 3)},
     )
     path = manifest_io.write(document, out)
-    return ConversionResult(artifacts, path, analysis, skipped, parity)
+    return ConversionResult(artifacts, path, analysis, skipped, parity, list(getattr(loaded, "warnings", [])))
 
 
 def _previous_manifest(out: Path) -> dict[str, Any] | None:

@@ -111,8 +111,16 @@ class Staging:
     """
 
     def __init__(self, out_dir: Path):
+        from modelport.errors import OutputError
+
         self.out_dir = Path(out_dir)
-        self.root = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=self.out_dir))
+        self.created = not self.out_dir.exists()  # removed again if the run fails before committing
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.root = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=self.out_dir))
+        except OSError as e:
+            raise OutputError(f"cannot write to {self.out_dir} ({e.strerror})", "choose a writable directory with -o") from None
+        remove_stale(self.out_dir)
 
     def path(self, name: str) -> Path:
         return self.root / name
@@ -128,5 +136,27 @@ class Staging:
     def __enter__(self) -> "Staging":
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         self.cleanup()
+        if exc_type is not None and self.created:
+            with contextlib.suppress(OSError):
+                self.out_dir.rmdir()  # only when empty: nothing of ours, nothing of anyone else's
+
+
+STALE_SECONDS = 6 * 3600  # far longer than any conversion; a younger one may belong to a running process
+
+
+def remove_stale(out_dir: Path, max_age: float = STALE_SECONDS) -> list[Path]:
+    """Remove ``.modelport-tmp-*`` leftovers of killed runs (SIGKILL leaves them; nothing under a
+    final name) that nobody has touched for ``max_age`` seconds. They are always safe to delete."""
+    import time
+
+    removed = []
+    for leftover in Path(out_dir).glob(TMP_PREFIX + "*"):
+        try:
+            if time.time() - leftover.stat().st_mtime > max_age:
+                _remove(leftover)
+                removed.append(leftover)
+        except OSError:  # another run removed it first
+            continue
+    return removed

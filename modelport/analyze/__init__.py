@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelport import convert as registry
-from modelport.convert.base import Finding
+from modelport.convert.base import NATIVE, REWRITE, UNSUPPORTED, Finding
 from modelport.spec import ModelSpec
+
+SCHEMA = "modelport.analysis/1"  # the JSON form, documented in docs/analyze-schema.json
 
 
 @dataclass
@@ -30,12 +32,29 @@ class Analysis:
     def unsupported(self, target: str) -> list[Finding]:
         return [f for f in self.findings.get(target, []) if not f.ok]
 
+    def counts(self, target: str) -> dict[str, int]:
+        found = self.findings.get(target, [])
+        return {v: sum(f.verdict == v for f in found) for v in (NATIVE, REWRITE, UNSUPPORTED)}
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every requested target can express the model, 3 when one cannot."""
+        from modelport.errors import EXIT_OK, EXIT_UNSUPPORTED
+
+        return EXIT_OK if self.ok else EXIT_UNSUPPORTED
+
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form (schema ``modelport.analysis/1``, docs/analyze-schema.json)."""
         return {
+            "schema": SCHEMA,
             "model": self.spec.source,
             "ok": self.ok,
             "targets": {
-                t: {"ok": self.ok_for(t), "layers": [f.to_dict() for f in fs]}
+                t: {
+                    "ok": self.ok_for(t),
+                    "counts": self.counts(t),
+                    "layers": [{k: v for k, v in f.to_dict().items() if k != "target"} for f in fs],
+                }
                 for t, fs in self.findings.items()
             },
         }

@@ -1,17 +1,14 @@
-"""Command line: ``modelport <command>`` and the ``convert`` shortcut. Thin layers over modelport.api."""
+"""Command line: ``modelport <command>`` and the ``convert`` shortcut. Thin layers over modelport.api.
+
+Each command lives in its own module and registers itself on the shared Typer ``app``.
+"""
 
 from __future__ import annotations
 
+from modelport.cli import analyze, convert, gate, inspect, validate  # noqa: F401  (register commands)
 from modelport.cli._app import app, run
-from modelport.cli import convert as _convert  # noqa: F401  (registers the command)
-from modelport.cli import inspect as _inspect  # noqa: F401
 
-for _optional in ("analyze", "validate", "gate"):  # commands owned by their own modules
-    try:
-        __import__(f"modelport.cli.{_optional}")
-    except ModuleNotFoundError as _e:
-        if _e.name != f"modelport.cli.{_optional}":
-            raise
+__all__ = ["app", "main", "convert_main", "run"]
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, TrustCodeOpt, app
+from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RuntimesOpt
 
 
 def _split(values: Optional[list[str]]) -> Optional[list[str]]:
@@ -42,22 +43,37 @@ def convert(
     validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Check every artifact's numbers against Keras in its runtime.")] = True,
     class_labels: Annotated[Optional[str], typer.Option("--class-labels", help="PMML class labels: a,b,c or @labels.txt.", show_default=False)] = None,
     feature_names: Annotated[Optional[str], typer.Option("--feature-names", help="PMML input field names: x,y,z or @names.txt.", show_default=False)] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Validation inputs: .npz/.npy/.csv/.parquet [default: seeded synthetic data].", show_default=False)] = None,
+    atol: Annotated[Optional[list[str]], typer.Option("--atol", help="Absolute tolerance: 1e-5, or per output/format: score=1e-4, onnx=1e-4 (repeatable).", show_default=False)] = None,
+    rtol: Annotated[Optional[list[str]], typer.Option("--rtol", help="Relative tolerance, same forms as --atol.", show_default=False)] = None,
+    runtimes: RuntimesOpt = None,
+    report_json: JsonOpt = None,
+    junit: JunitOpt = None,
+    report_html: HtmlOpt = None,
     architecture: ArchitectureOpt = None,
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Convert a Keras model to production formats, then validate each artifact's numbers."""
-    from modelport import api
-    from modelport.cli.render import console, print_json
+    """Convert a Keras model to production formats, then validate each artifact's numbers.
 
-    err = console(stderr=True)
-    with err.status("starting") as status:
+    Exit 0 ok, 1 an artifact failed validation (it is still written, with the report in
+    modelport.json), 2 bad input, 3 a requested target cannot express the model (nothing written).
+    """
+    from modelport import api
+    from modelport.cli._reporting import progress_bar, split, write_reports
+    from modelport.cli.render import print_json
+    from modelport.validators.tolerance import from_cli
+
+    with progress_bar("convert") as progress:
         result = api.convert(
             model, to, out_dir, opset=opset, force=force, architecture=architecture, trust_code=trust_code,
             custom_objects=custom_objects, validate=validate, class_labels=_names_from(class_labels),
-            feature_names=_names_from(feature_names), progress=lambda message: status.update(message),
+            feature_names=_names_from(feature_names), progress=progress,
+            **({"data": data, "tolerance": from_cli(atol, rtol), "runtimes": split(runtimes)} if validate else {}),
         )
+    if result.parity is not None:
+        write_reports(result.parity, report_json, junit, report_html)
     if as_json:
         print_json({"manifest": str(result.manifest_path),
                     "artifacts": [a.to_dict() for a in result.artifacts], "skipped": result.skipped})
@@ -85,6 +101,8 @@ def _print_result(result) -> None:
     out.print(table)
     for target, layers in result.skipped.items():
         out.print(f"skipped {target}: cannot express {', '.join(layers)}")
-    if result.parity is not None and hasattr(result.parity, "render"):
+    for warning in result.warnings:
+        out.print(f"[yellow]warning:[/] {warning}")
+    if result.parity is not None:
         result.parity.render(out)
     out.print(f"manifest: {result.manifest_path}")

@@ -27,6 +27,17 @@ def inspect(
         print_json(info)
     else:
         _print_info(info)
+    if info.get("kind") == "keras-model" and info.get("safe") is False:
+        _refuse_unsafe(path, architecture, trust_code, custom_objects)
+
+
+def _refuse_unsafe(path: Path, architecture, trust_code: bool, custom_objects) -> None:
+    """Facts are shown, but a file holding code (Lambda, custom or foreign classes) the user did not
+    opt in to exits 2 with the same one-line reason ``convert`` gives, so CI can gate on it."""
+    from modelport.loading import _custom_names, read_model, safety
+
+    saved, _ = read_model(path, architecture)
+    safety.check(saved.model_config or {}, trust_code=trust_code, custom_names=_custom_names(custom_objects))
 
 
 def _print_info(info: dict) -> None:

@@ -54,6 +54,7 @@ class CheckpointConverter:
             outputs = [f"{op}:0" for op in traced.output_ops]
             _check_names(graph, inputs + outputs)
             saver = tf.compat.v1.train.Saver(sharded=False)
+            saver_def = saver.as_saver_def()  # the ops a non-Python caller runs to restore
             with tf.compat.v1.Session(graph=graph) as session:
                 session.run(tf.compat.v1.global_variables_initializer())
                 saver.save(session, str(dest / PREFIX), write_state=False)
@@ -62,6 +63,8 @@ class CheckpointConverter:
             details={
                 "checkpoint_prefix": PREFIX,
                 "meta_graph": f"{PREFIX}.meta",
+                "restore_op": saver_def.restore_op_name,
+                "filename_tensor": saver_def.filename_tensor_name,
                 "input_tensors": inputs,
                 "output_tensors": outputs,
             },

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +50,8 @@ class OnnxConverter:
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         import onnx
         import tf2onnx
-        import tf2onnx.utils
-
-        from modelport.convert.tf_graph import library_versions, trace
+        
+        from modelport.convert.tf_graph import freeze, library_versions, trace
 
         opset = options.opset or default_opset()
         if not 7 <= opset <= tf2onnx_max_opset():
@@ -58,11 +59,19 @@ class OnnxConverter:
                 f"ONNX opset {opset} is not supported", f"choose an opset from 7 to {tf2onnx_max_opset()}"
             )
         traced = trace(model, spec)
-        tf2onnx.utils.INTERNAL_NAME = 1  # tf2onnx numbers its names globally: reset for identical bytes
-        proto, _ = tf2onnx.convert.from_function(
-            traced.function, input_signature=traced.input_signature, opset=opset,
-        )
-        _rename_inputs(proto, {s.name: t.name for s, t in zip(traced.input_signature, spec.inputs)})
+        # Convert the canonical frozen graph (the .pb's bytes), not the live function: tf2onnx's
+        # own freezing orders nodes by trace history, which would make the bytes vary run to run.
+        graph_def, _ = freeze(traced, model, lower_control_flow=False)
+        inputs = [f"{s.name}:0" for s in traced.input_signature]
+        outputs = [f"{op}:0" for op in traced.output_ops]
+        with _without_duplicate_merging():
+            proto, _ = tf2onnx.convert.from_graph_def(graph_def, input_names=inputs, output_names=outputs,
+                                                      opset=opset)
+        _rename_values(proto, {**dict(zip(inputs, (t.name for t in spec.inputs))),
+                               **dict(zip(outputs, (t.name for t in spec.outputs)))})
+        _order_outputs(proto, [t.name for t in spec.outputs])
+        canonical_names(proto)
+        proto.graph.doc_string = ""  # tf2onnx puts the traced function's per-process name here
         onnx.checker.check_model(proto, full_check=True)
         dest.write_bytes(proto.SerializeToString(deterministic=True))
         return Artifact(
@@ -72,12 +81,87 @@ class OnnxConverter:
         )
 
 
-def _rename_inputs(proto: Any, names: dict[str, str]) -> None:
-    """Give graph inputs the exact Keras input names (the TF signature had to sanitise them)."""
-    renames = {old: new for old, new in names.items() if old != new}
-    if not renames:
-        return
-    for value in proto.graph.input:
-        value.name = renames.get(value.name, value.name)
+@contextlib.contextmanager
+def _without_duplicate_merging():
+    """tf2onnx's merge-duplicates pass keeps whichever of two equal nodes it meets first, and that
+    order varies between runs, so the surviving names (and the bytes) would too. Equal nodes are
+    rare and tiny (shape constants), so the pass is switched off for the conversion."""
+    from tf2onnx import optimizer
+
+    removed = optimizer._optimizers.pop("merge_duplication", None)
+    try:
+        yield
+    finally:
+        if removed is not None:
+            optimizer._optimizers["merge_duplication"] = removed
+
+
+def _rename_values(proto: Any, names: dict[str, str]) -> None:
+    """Give graph inputs and outputs the exact Keras names (the graph has ``name:0`` tensors)."""
+    for value in [*proto.graph.input, *proto.graph.output]:
+        value.name = names.get(value.name, value.name)
     for node in proto.graph.node:
-        node.input[:] = [renames.get(i, i) for i in node.input]
+        node.input[:] = [names.get(i, i) for i in node.input]
+        node.output[:] = [names.get(o, o) for o in node.output]
+
+
+def _order_outputs(proto: Any, names: list[str]) -> None:
+    """tf2onnx sorts a dict's outputs by key; restore the Keras order."""
+    order = {name: i for i, name in enumerate(names)}
+    outputs = sorted(proto.graph.output, key=lambda v: order.get(v.name, len(order)))
+    copies = [type(v)() for v in outputs]
+    for copy, value in zip(copies, outputs):
+        copy.CopyFrom(value)
+    del proto.graph.output[:]
+    proto.graph.output.extend(copies)
+
+
+_COUNTER = re.compile(r"__(\d+)")
+
+
+def canonical_names(proto: Any) -> None:
+    """Make tf2onnx's generated names independent of process history.
+
+    tf2onnx draws name suffixes (``Shape__34``, ``unk__40``) from a process-wide counter, and when it
+    merges equal constants the surviving name (``const_starts__2`` or ``const_axes__4``) depends on
+    that history too. So: generated constants are all called ``const__N``, suffixes are renumbered
+    in order of first use, and initializers are sorted — the same model gives the same bytes.
+    """
+    numbers: dict[str, str] = {}
+    generated = {i.name: "const" + _COUNTER.search(i.name).group(0)
+                 for i in proto.graph.initializer if "/" not in i.name and _COUNTER.search(i.name)}
+
+    def renumber(text: str) -> str:
+        text = generated.get(text, text)
+        return _COUNTER.sub(lambda m: "__" + numbers.setdefault(m.group(1), str(len(numbers) + 1)), text)
+
+    def visit_values(values: Any) -> None:
+        for value in values:
+            value.name = renumber(value.name)
+            for dim in value.type.tensor_type.shape.dim:
+                if dim.dim_param:
+                    dim.dim_param = renumber(dim.dim_param)
+
+    def visit_graph(graph: Any) -> None:
+        visit_values(graph.input)
+        for node in graph.node:
+            node.input[:] = [renumber(i) for i in node.input]
+            node.name = renumber(node.name)
+            node.output[:] = [renumber(o) for o in node.output]
+            for attr in node.attribute:
+                if attr.HasField("g"):
+                    visit_graph(attr.g)
+                for sub in attr.graphs:
+                    visit_graph(sub)
+        visit_values(graph.output)
+        visit_values(graph.value_info)
+        for init in graph.initializer:
+            init.name = renumber(init.name)
+        ordered = sorted(graph.initializer, key=lambda t: t.name)
+        copies = [type(t)() for t in ordered]
+        for copy, tensor in zip(copies, ordered):
+            copy.CopyFrom(tensor)
+        del graph.initializer[:]
+        graph.initializer.extend(copies)
+
+    visit_graph(proto.graph)

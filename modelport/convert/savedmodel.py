@@ -28,11 +28,12 @@ class SavedModelConverter:
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         import tensorflow as tf
 
-        from modelport.convert.tf_graph import library_versions, trace
+        from modelport.convert.tf_graph import library_versions, tf_variable, trace
 
         traced = trace(model, spec)
         module = tf.Module()
-        module.model_variables = [v for v in model.weights]  # track every weight, Keras 3 or tf_keras
+        # track the tf.Variables themselves: the C API / TF Java loader cannot restore Keras 3 wrappers
+        module.model_variables = [tf_variable(w) for w in model.weights]
         module.serve = traced.function
         tf.saved_model.save(module, str(dest), signatures={SIGNATURE: traced.concrete})
         inputs, outputs = _signature_tensors(dest, [s.name for s in traced.input_signature],

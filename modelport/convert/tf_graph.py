@@ -67,8 +67,11 @@ def tf_variable(weight: Any) -> Any:
     return weight if isinstance(weight, tf.Variable) else weight.value
 
 
-def freeze(traced: TracedModel, model: Any) -> tuple[Any, dict[str, str]]:
-    """Frozen GraphDef (variables folded into constants) and {const node name: Keras weight path}."""
+def freeze(traced: TracedModel, model: Any, lower_control_flow: bool = True) -> tuple[Any, dict[str, str]]:
+    """Frozen GraphDef (variables folded into constants) and {const node name: Keras weight path}.
+
+    ``lower_control_flow`` turns functional While/If into TF1 control-flow ops (what older TF
+    runtimes load); tf2onnx wants them functional."""
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     by_handle = {id(tf_variable(w).handle): _weight_path(w) for w in model.weights}
@@ -76,8 +79,49 @@ def freeze(traced: TracedModel, model: Any) -> tuple[Any, dict[str, str]]:
     for external, internal in traced.concrete.graph.captures:
         if id(external) in by_handle:
             const_to_weight[internal.name.split(":")[0]] = by_handle[id(external)]
-    frozen = convert_variables_to_constants_v2(traced.concrete)
-    return frozen.graph.as_graph_def(), const_to_weight
+    frozen = convert_variables_to_constants_v2(traced.concrete, lower_control_flow=lower_control_flow)
+    return canonical_graph_def(frozen.graph.as_graph_def()), const_to_weight
+
+
+# Tracing hints that vary with process history and mean nothing to a loaded graph.
+_VOLATILE_ATTRS = ("_has_manual_control_dependencies",)
+
+
+def canonical_graph_def(graph_def: Any) -> Any:
+    """Sort nodes (and function bodies) by name and drop volatile tracing hints, so the same model
+    gives the same bytes: grappler's node order and those hints depend on what the process traced
+    before. Node order carries no meaning in a GraphDef."""
+    _drop_dangling_placeholders(graph_def)
+    _sort_nodes(graph_def.node)
+    for function in graph_def.library.function:
+        _sort_nodes(function.node_def)
+    return graph_def
+
+
+def _drop_dangling_placeholders(graph_def: Any) -> None:
+    """Lowering loops leaves ``unused_control_flow_input_N`` placeholders that nothing reads, and
+    how many depends on trace history; a caller would also mistake them for inputs."""
+    consumed = {i.lstrip("^").split(":")[0] for n in graph_def.node for i in n.input}
+    keep = [n for n in graph_def.node
+            if not (n.op == "Placeholder" and n.name.startswith("unused_control_flow_input") and n.name not in consumed)]
+    if len(keep) != len(graph_def.node):
+        copies = [type(n)() for n in keep]
+        for copy, node in zip(copies, keep):
+            copy.CopyFrom(node)
+        del graph_def.node[:]
+        graph_def.node.extend(copies)
+
+
+def _sort_nodes(nodes: Any) -> None:
+    ordered = sorted(nodes, key=lambda n: n.name)
+    copies = [type(n)() for n in ordered]
+    for copy, node in zip(copies, ordered):
+        copy.CopyFrom(node)
+        for key in _VOLATILE_ATTRS:
+            if key in copy.attr:
+                del copy.attr[key]
+    del nodes[:]
+    nodes.extend(copies)
 
 
 def _weight_path(weight: Any) -> str:

@@ -44,6 +44,8 @@ def _json(value: Any, what: str, path: Path) -> dict[str, Any] | None:
         return None
     try:
         obj = json.loads(text)
+        if isinstance(obj, str):  # a to_json() string written with json.dump(): decode once more
+            obj = json.loads(obj)
     except ValueError:
         raise NotAModelError(f"{path}: the saved {what} is not valid JSON", "re-save the model") from None
     if not isinstance(obj, dict):
@@ -92,12 +94,25 @@ def _read_member(zf: zipfile.ZipFile, name: str, path: Path) -> bytes | None:
     return data
 
 
+def _refuse_escaping_members(zf: zipfile.ZipFile, path: Path) -> None:
+    """A member named ``../x`` or ``/x`` would land outside any directory the archive is unpacked
+    into (zip slip); Keras never writes one, so such a file is hostile whichever loader reads it."""
+    for name in zf.namelist():
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"):
+            raise NotAModelError(
+                f"{path}: archive member '{name}' points outside the archive (zip slip)",
+                "the file is damaged or hostile; do not unpack it, re-save the model",
+            )
+
+
 def read_zip(path: Path) -> SavedFile:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
         raise NotAModelError(f"{path} is a damaged zip archive", "download or save the model again") from None
     with zf:
+        _refuse_escaping_members(zf, path)
         try:
             config = _read_member(zf, "config.json", path)
             meta = _read_member(zf, "metadata.json", path)

@@ -51,7 +51,7 @@ def sniff(path: str | Path) -> str:
         return "hdf5"
     if head.startswith(ZIP_MAGIC):
         return "zip"
-    if head.lstrip().startswith(b"{"):
+    if head.lstrip().startswith((b"{", b'"{')):  # some to_json() files were json.dump()ed once more
         return "json"
     raise NotAModelError(
         f"{p} is not an HDF5 or .keras file: it looks like {describe_bytes(head)}",

@@ -71,7 +71,11 @@ def _layer_name(layer: dict[str, Any], index: int) -> str:
 
 
 def spec_from_config(
-    config: dict[str, Any], *, source: str = "", container: str = "", keras_version: str | None = None,
+    config: dict[str, Any],
+    *,
+    source: str = "",
+    container: str = "",
+    keras_version: str | None = None,
     backend: str | None = None,
 ) -> ModelSpec:
     model_class = str(config.get("class_name", "Model"))
@@ -79,12 +83,14 @@ def spec_from_config(
     layers: list[LayerSpec] = []
     for i, raw in enumerate(raw_layers):
         cfg = raw.get("config") if isinstance(raw.get("config"), dict) else {}
-        layers.append(LayerSpec(
-            name=_layer_name(raw, i),
-            class_name=str(raw.get("class_name", "?")),
-            config=cfg,
-            inbound=_inbound_names(raw.get("inbound_nodes", [])),
-        ))
+        layers.append(
+            LayerSpec(
+                name=_layer_name(raw, i),
+                class_name=str(raw.get("class_name", "?")),
+                config=cfg,
+                inbound=_inbound_names(raw.get("inbound_nodes", [])),
+            )
+        )
     inner = config.get("config") if isinstance(config.get("config"), dict) else {}
     if model_class == SEQUENTIAL or not inner.get("input_layers"):
         inputs, outputs = _sequential_io(layers, inner)
@@ -102,12 +108,19 @@ def spec_from_config(
         by_name = {la.name: la for la in layers}
         inputs = [
             TensorSpec(name, _shape(by_name[name].config) or (None,), _dtype(by_name[name].config))
-            for name in _io_names(inner.get("input_layers")) if name in by_name
+            for name in _io_names(inner.get("input_layers"))
+            if name in by_name
         ]
         outputs = [TensorSpec(name, (), "float32") for name in _io_names(inner.get("output_layers"))]
     return ModelSpec(
-        source=source, container=container, model_class=model_class, layers=layers,
-        inputs=inputs, outputs=outputs, keras_version=keras_version, backend=backend,
+        source=source,
+        container=container,
+        model_class=model_class,
+        layers=layers,
+        inputs=inputs,
+        outputs=outputs,
+        keras_version=keras_version,
+        backend=backend,
     )
 
 

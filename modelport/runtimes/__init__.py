@@ -24,6 +24,7 @@ RUNTIME_MODULES = {
     "onnxruntime": "modelport.runtimes.onnxruntime",
     "jpmml": "modelport.runtimes.jpmml",
     "pmml4s": "modelport.runtimes.pmml4s",
+    "java": "modelport.runtimes.java",  # the plain Java program (ScorePmml) in a subprocess
 }
 
 # artifact format -> the runtimes that serve it in production, in the order validation runs them

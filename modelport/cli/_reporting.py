@@ -1,0 +1,41 @@
+"""Shared by ``validate`` and ``gate``: a progress bar while runtimes load and run, report files."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Any]:
+    """Yields a ``progress(description, done, total)`` callback drawing a rich bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(description: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{label}: {description}", completed=done, total=total)
+
+        yield update
+
+
+def write_reports(report: Any, json_path: Path | None, junit: Path | None, html: Path | None) -> None:
+    from modelport.validators.reports import write_html, write_json, write_junit
+
+    if json_path:
+        write_json(report, json_path)
+    if junit:
+        write_junit(report, junit)
+    if html:
+        write_html(report, html)
+
+
+def split(values: list[str] | None) -> list[str] | None:
+    items = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+    return items or None

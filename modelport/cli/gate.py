@@ -1,0 +1,41 @@
+"""``modelport gate DIR_OR_MANIFEST [--policy modelport.toml]``: the CI check on converted artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelport.cli._app import app
+from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RuntimesOpt
+
+
+@app.command()
+def gate(
+    target: Annotated[Path, typer.Argument(help="Output directory of `modelport convert`, or its modelport.json.", show_default=False)],
+    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file: modelport.toml, or pyproject.toml with [tool.modelport] [default: the nearest one].", show_default=False)] = None,
+    runtimes: RuntimesOpt = None,
+    junit: JunitOpt = None,
+    report_json: JsonOpt = None,
+    report_html: HtmlOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report instead of the table.")] = False,
+) -> None:
+    """Re-hash every artifact, re-run each on the golden inputs against the golden Keras outputs, and
+    enforce the policy (required formats, tolerances, maximum size). Needs no Keras file.
+
+    Exit 0 pass, 1 fail (each changed or drifting artifact is named), 2 bad input.
+    """
+    from modelport.cli._reporting import progress_bar, split, write_reports
+    from modelport.gate import gate as run_gate
+
+    with progress_bar("gate") as progress:
+        report = run_gate(target, policy=policy, runtimes=split(runtimes), progress=progress)
+    write_reports(report, report_json, junit, report_html)
+    if as_json:
+        from modelport.validators.reports.json_report import to_json
+
+        typer.echo(to_json(report), nl=False)
+    else:
+        report.render()
+    raise typer.Exit(0 if report.passed else 1)

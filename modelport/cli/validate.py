@@ -1,0 +1,60 @@
+"""``modelport validate MODEL OUT_DIR_OR_ARTIFACTS... [--data F] [--atol X] [--runtimes R]``"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, TrustCodeOpt, app, load_options
+
+JsonOpt = Annotated[Path | None, typer.Option("--report-json", help="Write the JSON report (schema: docs/report-schema.json).", show_default=False)]
+JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML: one testcase per artifact × runtime × output.", show_default=False)]
+HtmlOpt = Annotated[Path | None, typer.Option("--report-html", help="Write one self-contained HTML report with error histograms.", show_default=False)]
+RuntimesOpt = Annotated[list[str] | None, typer.Option("--runtimes", help="Only these runtimes, comma separated: tensorflow, onnxruntime, jpmml, pmml4s, tf_c_api, java.", show_default=False)]
+
+
+@app.command()
+def validate(
+    model: Annotated[Path, typer.Argument(help="The Keras model file the artifacts were converted from.", show_default=False)],
+    artifacts: Annotated[list[Path], typer.Argument(help="Output directory (with modelport.json), manifest, or artifact files.", show_default=False)],
+    data: Annotated[Path | None, typer.Option("--data", help="Your inputs: .npz (arrays named after the inputs), .npy, .csv or .parquet [default: seeded synthetic data].", show_default=False)] = None,
+    atol: Annotated[list[str] | None, typer.Option("--atol", help="Absolute tolerance: 1e-5, or per output/format: score=1e-4, onnx=1e-4, onnx:score=1e-3 (repeatable).", show_default=False)] = None,
+    rtol: Annotated[list[str] | None, typer.Option("--rtol", help="Relative tolerance, same forms as --atol.", show_default=False)] = None,
+    runtimes: RuntimesOpt = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-n", help="N for the batch-N case (batch 1 always runs).", min=1)] = 32,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic inputs.")] = 0,
+    localize: Annotated[bool, typer.Option("--localize/--no-localize", help="Name the first diverging Keras layer of a failing ONNX/TensorFlow artifact.")] = True,
+    report_json: JsonOpt = None,
+    junit: JunitOpt = None,
+    report_html: HtmlOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report instead of the table.")] = False,
+    architecture: ArchitectureOpt = None,
+    trust_code: TrustCodeOpt = False,
+    custom_objects: CustomObjectsOpt = None,
+) -> None:
+    """Run Keras and every artifact, each in its production runtime, on the same inputs; compare.
+
+    Exit 0 when every artifact matches within tolerance, 1 when one does not (or its runtime
+    crashed), 2 on bad input (data of the wrong shape, an artifact from another model, a missing runtime).
+    """
+    from modelport.cli._reporting import progress_bar, split, write_reports
+    from modelport.validators.discover import validate_paths
+    from modelport.validators.tolerance import from_cli
+
+    tolerance = from_cli(atol, rtol)
+    with progress_bar("validate") as progress:
+        report = validate_paths(
+            model, list(artifacts), load_options=load_options(architecture, trust_code, custom_objects),
+            data=data, tolerance=tolerance, runtimes=split(runtimes), batch_sizes=(1, batch_size),
+            seed=seed, progress=progress, localize=localize,
+        )
+    write_reports(report, report_json, junit, report_html)
+    if as_json:
+        from modelport.validators.reports.json_report import to_json
+
+        typer.echo(to_json(report), nl=False)
+    else:
+        report.render()
+    raise typer.Exit(0 if report.passed else 1)

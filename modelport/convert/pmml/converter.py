@@ -1,0 +1,83 @@
+"""``PmmlConverter``: the pmml target (check from config; export from the loaded Keras model).
+
+The artifact layout (``details``) is documented at the top of ``modelport/convert/pmml/__init__.py``.
+"""
+
+from __future__ import annotations
+
+from math import prod
+from pathlib import Path
+from typing import Any
+
+from modelport.convert.base import UNSUPPORTED, Artifact, ExportOptions, Finding
+from modelport.convert.pmml import rules
+from modelport.errors import BadInputError, UnsupportedTargetError
+from modelport.spec import ModelSpec
+
+VERIFY_ROWS = 5
+VERIFY_SEED = 20240611
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("modelport")
+    except Exception:  # not installed as a distribution (a source checkout)
+        return "dev"
+
+
+class PmmlConverter:
+    target = "pmml"
+    suffix = ".pmml"
+    description = "standard PMML 4.4 NeuralNetwork (JPMML-Evaluator, PMML4S)"
+
+    def check(self, spec: ModelSpec) -> list[Finding]:
+        return rules.check(spec)
+
+    def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
+        findings = [f for f in self.check(spec) if f.verdict == UNSUPPORTED]
+        if findings:
+            names = ", ".join(f"{f.layer} ({f.class_name})" for f in findings)
+            raise UnsupportedTargetError(f"pmml cannot express {names}",
+                                         findings[0].hint or rules.OTHER_TARGETS, findings)
+        from modelport.convert.pmml.document import build_documents
+        from modelport.io import sha256_path
+
+        dest = Path(dest)
+        docs, details = build_documents(model, spec, options, application=("modelport", _version()))
+        if len(docs) == 1:
+            dest.write_bytes(next(iter(docs.values())))
+        else:
+            dest.mkdir(parents=True, exist_ok=True)
+            for name, data in docs.items():
+                (dest / name).write_bytes(data)
+        return Artifact(
+            path=dest, format="pmml", inputs=list(spec.inputs), outputs=list(spec.outputs),
+            sha256=sha256_path(dest), details=details, producer={"modelport": _version()},
+        )
+
+
+def input_field_names(spec: ModelSpec, feature_names: list[str] | None) -> dict[str, list[str]]:
+    """Keras input name -> PMML field names (``x1..xn`` across all inputs unless given)."""
+    sizes = {}
+    for t in spec.inputs:
+        dims = t.shape[1:]
+        if any(d is None for d in dims):
+            raise UnsupportedTargetError(
+                f"pmml needs a fixed input shape; input '{t.name}' has shape {list(t.shape)}",
+                "rebuild the model with a fixed input shape, or use onnx or savedmodel",
+            )
+        sizes[t.name] = prod(dims) if dims else 1
+    total = sum(sizes.values())
+    names = list(feature_names) if feature_names else [f"x{k + 1}" for k in range(total)]
+    if len(names) != total:
+        raise BadInputError(f"{len(names)} feature names given; the model has {total} input values",
+                            f"pass exactly {total} names with --feature-names")
+    if len(set(names)) != len(names):
+        raise BadInputError("feature names repeat", "pass distinct names with --feature-names")
+    out, k = {}, 0
+    for name, n in sizes.items():
+        out[name] = names[k:k + n]
+        k += n
+    return out

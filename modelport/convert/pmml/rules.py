@@ -1,0 +1,145 @@
+"""PMML verdicts from the model config alone (pure, no TensorFlow): one Finding per layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelport.convert.base import NATIVE, REWRITE, UNSUPPORTED, Finding
+from modelport.spec import LayerSpec, ModelSpec
+
+TARGET = "pmml"
+OTHER_TARGETS = "use onnx or savedmodel"
+
+NATIVE_ACTIVATIONS = {"linear", "relu", "sigmoid", "tanh", "softmax", "softsign", "exponential"}
+REWRITE_ACTIVATIONS = {
+    "leaky_relu": "leaky-relu-split",
+    "relu6": "relu6-split",
+    "hard_sigmoid": "hard-sigmoid-split",
+    "hard_silu": "hard-silu-product",
+    "hard_swish": "hard-silu-product",
+    "elu": "elu-split",
+    "selu": "selu-split",
+    "silu": "silu-product",
+    "swish": "silu-product",
+    "gelu": "gelu-chain",  # exact gelu: MiningModel modelChain with stdNormalCDF
+    "gelu_tanh": "gelu-tanh-product",
+    "mish": "mish-product",
+    "softplus": "softplus-chain",  # MiningModel modelChain with ln1p/exp
+}
+
+NOOP_LAYERS = {
+    "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    "ActivityRegularization", "Identity",
+}
+NATIVE_LAYERS = {"InputLayer", "Flatten", "Reshape", "Concatenate", "Softmax"}
+REWRITE_LAYERS = {
+    "BatchNormalization": "batchnorm-fold",
+    "Add": "linear-merge-fold",
+    "Subtract": "linear-merge-fold",
+    "Average": "linear-merge-fold",
+    "Maximum": "maximum-relu",
+    "Minimum": "minimum-relu",
+    "Multiply": "multiply-product",
+    "GlobalAveragePooling1D": "average-pool-fold",
+    "LeakyReLU": "leaky-relu-split",
+    "PReLU": "leaky-relu-split",
+    "ELU": "elu-split",
+}
+RECURRENT = {"LSTM", "GRU", "SimpleRNN", "Bidirectional", "RNN", "ConvLSTM1D", "ConvLSTM2D",
+             "ConvLSTM3D", "CuDNNLSTM", "CuDNNGRU", "LSTMCell", "GRUCell", "TimeDistributed"}
+ATTENTION = {"Attention", "MultiHeadAttention", "AdditiveAttention", "GroupQueryAttention"}
+
+
+def activation_name(value: Any) -> str | None:
+    """The activation's name from any era's config (string, or a serialized function dict)."""
+    if value is None:
+        return "linear"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        inner = value.get("config")
+        if isinstance(inner, str):
+            return inner
+        if isinstance(inner, dict) and isinstance(inner.get("name"), str):
+            return inner["name"]
+        return value.get("class_name")
+    return None
+
+
+def activation_verdict(name: str | None) -> tuple[str, str | None]:
+    if name in NATIVE_ACTIVATIONS:
+        return NATIVE, None
+    if name in REWRITE_ACTIVATIONS:
+        return REWRITE, REWRITE_ACTIVATIONS[name]
+    return UNSUPPORTED, None
+
+
+def _finding(layer: LayerSpec, verdict: str, rule=None, reason=None, hint=None) -> Finding:
+    return Finding(TARGET, layer.name, layer.class_name, verdict, rule, reason, hint)
+
+
+def _unsupported(layer: LayerSpec, reason: str, hint: str = OTHER_TARGETS) -> Finding:
+    return _finding(layer, UNSUPPORTED, reason=f"{layer.class_name}: {reason}", hint=hint)
+
+
+def _activation_finding(layer: LayerSpec, name: str | None) -> Finding:
+    verdict, rule = activation_verdict(name)
+    if verdict == UNSUPPORTED:
+        return _unsupported(layer, f"activation '{name}' has no exact PMML NeuralNetwork form")
+    return _finding(layer, verdict, rule)
+
+
+def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec]) -> Finding:
+    cls, cfg = layer.class_name, layer.config
+    from_input = bool(layer.inbound) and all(
+        by_name.get(n) is not None and by_name[n].class_name == "InputLayer" for n in layer.inbound
+    )
+    if cls in ("Dense", "Activation"):
+        return _activation_finding(layer, activation_name(cfg.get("activation")))
+    if cls in NATIVE_LAYERS:
+        if cls == "Softmax" and cfg.get("axis", -1) not in (-1, None):
+            return _unsupported(layer, "softmax over a non-last axis needs one layer per group")
+        if cls == "Concatenate" and cfg.get("axis", -1) != -1:
+            return _unsupported(layer, "concatenation on a non-last axis is not supported")
+        return _finding(layer, NATIVE)
+    if cls in NOOP_LAYERS:
+        return _finding(layer, NATIVE, reason="identity at inference")
+    if cls == "ReLU":
+        if float(cfg.get("threshold") or 0.0) != 0.0:
+            return _unsupported(layer, "ReLU(threshold != 0) is discontinuous; PMML has no exact form")
+        plain = cfg.get("max_value") is None and not float(cfg.get("negative_slope") or 0.0)
+        return _finding(layer, NATIVE) if plain else _finding(layer, REWRITE, "relu-clip-split")
+    if cls in ("Normalization", "Rescaling"):
+        if from_input:
+            return _finding(layer, NATIVE, reason="input transformation (Apply in NeuralInput)")
+        return _finding(layer, REWRITE, f"{cls.lower()}-fold")
+    if cls == "Embedding":
+        if cfg.get("mask_zero"):
+            return _unsupported(layer, "masking (mask_zero=True) cannot be expressed in PMML")
+        if not from_input:
+            return _unsupported(layer, "an Embedding must read an integer model input directly")
+        return _finding(layer, REWRITE, "embedding-mapvalues")
+    if cls in REWRITE_LAYERS:
+        if cls == "GlobalAveragePooling1D" and cfg.get("data_format", "channels_last") != "channels_last":
+            return _unsupported(layer, "only channels_last pooling is supported")
+        return _finding(layer, REWRITE, REWRITE_LAYERS[cls])
+    if cls in RECURRENT:
+        return _unsupported(layer, "PMML has no recurrence (a NeuralNetwork is a single forward pass)")
+    if cls in ATTENTION:
+        return _unsupported(layer, "attention multiplies data-dependent tensors and needs a softmax per query")
+    if cls.startswith(("Conv", "DepthwiseConv", "SeparableConv")):
+        return _unsupported(layer, "PMML has no convolution or weight sharing (every Con holds one literal weight)")
+    if "Pooling" in cls:
+        return _unsupported(layer, "pooling over positions has no PMML construct")
+    if cls in ("Lambda", "TFOpLambda", "SlicingOpLambda"):
+        return _unsupported(layer, "arbitrary Python/TensorFlow code cannot be translated to PMML",
+                            "replace it with built-in layers, or use onnx or savedmodel (with --trust-code)")
+    if cls in ("Sequential", "Functional", "Model"):
+        return _unsupported(layer, "nested models are not supported by the PMML converter",
+                            "flatten the nested model into the outer one, or use onnx or savedmodel")
+    return _unsupported(layer, "no PMML mapping for this layer class")
+
+
+def check(spec: ModelSpec) -> list[Finding]:
+    by_name = {la.name: la for la in spec.layers}
+    return [check_layer(la, by_name) for la in spec.layers]

@@ -1,0 +1,285 @@
+"""Repairs of known config drift between Keras eras, as small named rules. No TensorFlow.
+
+Each rule is ``fix(config) -> (config, applied)`` on a deep copy; it says what it fixes, for which
+loader it is needed (``loaders``), and is applied only when it changes something. Where a repair is
+uncertain, verification after loading (``verify.py``) decides whether the result is kept.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from modelport.loading import keras1
+
+KERAS3, TF_KERAS = "keras3", "tf_keras"
+Config = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    loaders: frozenset[str]
+    eras: frozenset[str]
+    fix: Callable[[Config], tuple[Config, bool]]
+
+    def __call__(self, config: Config) -> tuple[Config, bool]:
+        return self.fix(copy.deepcopy(config))
+
+
+def _layers(config: Config) -> list[dict[str, Any]]:
+    inner = config.get("config")
+    if isinstance(inner, list):
+        return inner
+    if isinstance(inner, dict) and isinstance(inner.get("layers"), list):
+        return inner["layers"]
+    return []
+
+
+def _all_layer_dicts(config: Config):
+    """Every layer entry, including those nested in wrappers and sub-models."""
+    for layer in _layers(config):
+        if not isinstance(layer, dict):
+            continue
+        yield layer
+        cfg = layer.get("config")
+        if isinstance(cfg, dict):
+            inner = cfg.get("layer")
+            if isinstance(inner, dict) and "class_name" in inner:
+                yield inner
+            if layer.get("class_name") in ("Sequential", "Model", "Functional"):
+                yield from _all_layer_dicts(layer)
+
+
+def sequential_list_config(config: Config) -> tuple[Config, bool]:
+    """Keras 1.x-2.2 saved a Sequential's config as a bare list of layers; Keras 3 wants
+    ``{"name": ..., "layers": [...]}``."""
+    applied = False
+
+    def fix(obj: Config) -> None:
+        nonlocal applied
+        if obj.get("class_name") == "Sequential" and isinstance(obj.get("config"), list):
+            obj["config"] = {"name": obj.get("name") or "sequential", "layers": obj["config"]}
+            applied = True
+        for layer in _layers(obj):
+            if isinstance(layer, dict):
+                fix(layer)
+
+    fix(config)
+    return config, applied
+
+
+def keras1_names(config: Config) -> tuple[Config, bool]:
+    """Keras 1 layer and argument names (``Convolution2D``, ``nb_filter``, ``border_mode``, ``init``,
+    ``W_regularizer``, ``output_dim``, ``Merge`` ...) become their Keras 2 spellings."""
+    if not keras1.looks_like_keras1(config):
+        return config, False
+
+    def fix(obj: Config) -> None:
+        layers = _layers(obj)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, dict) or "class_name" not in layer:
+                continue
+            new = keras1.translate_layer(layer)
+            inner = new["config"].get("layer")
+            if isinstance(inner, dict) and "class_name" in inner:
+                new["config"]["layer"] = keras1.translate_layer(inner)
+            layers[i] = new
+            if new["class_name"] in ("Sequential", "Model"):
+                fix(new)
+
+    fix(config)
+    return config, True
+
+
+def batch_input_shape_to_input_layer(config: Config) -> tuple[Config, bool]:
+    """A Sequential whose first layer carries ``batch_input_shape`` and no ``InputLayer``: Keras 3
+    ignores that argument and builds on the first call with a wrong input rank (e.g. ``(None, None, 152)``
+    for a Dense on 152 features). Insert an explicit InputLayer with that ``batch_shape``; in every
+    layer, turn ``batch_input_shape`` into what Keras 3 reads."""
+    applied = False
+    layers = _layers(config)
+    if config.get("class_name") == "Sequential" and layers and isinstance(layers[0], dict):
+        first = layers[0]
+        cfg = first.get("config", {})
+        if first.get("class_name") != "InputLayer" and cfg.get("batch_input_shape"):
+            layers.insert(
+                0,
+                {
+                    "class_name": "InputLayer",
+                    "config": {
+                        "batch_shape": list(cfg["batch_input_shape"]),
+                        "dtype": cfg.get("dtype") if isinstance(cfg.get("dtype"), str) else "float32",
+                        "name": f"{cfg.get('name', 'layer')}_input",
+                    },
+                },
+            )
+            applied = True
+    for layer in _all_layer_dicts(config):
+        cfg = layer.get("config")
+        if not isinstance(cfg, dict) or "batch_input_shape" not in cfg:
+            continue
+        shape = cfg.pop("batch_input_shape")
+        if layer.get("class_name") == "InputLayer":
+            cfg["batch_shape"] = shape
+        applied = True
+    return config, applied
+
+
+def wrapper_inner_module(config: Config) -> tuple[Config, bool]:
+    """Built-in layers inside ``Bidirectional``/``TimeDistributed`` saved by tf.keras carry no
+    ``module``, so Keras 3 cannot resolve the inner class ("Could not locate class 'LSTM'"). Name
+    ``keras.layers`` as their module."""
+    applied = False
+    for layer in _all_layer_dicts(config):
+        cfg = layer.get("config")
+        if not isinstance(cfg, dict):
+            continue
+        for key in ("layer", "backward_layer"):
+            inner = cfg.get(key)
+            if isinstance(inner, dict) and "class_name" in inner and not inner.get("module"):
+                inner["module"] = "keras.layers"
+                inner.setdefault("registered_name", None)
+                applied = True
+    return config, applied
+
+
+# tf.keras-only arguments Keras 3 rejects, dropped when they hold their neutral value
+TF_KERAS_ONLY_ARGS = {"time_major": False, "ragged": False, "groups": 1, "implementation": None}
+LEGACY_ERAS = frozenset({"keras1", "keras2"})
+ALL_ERAS = LEGACY_ERAS | {"keras3"}
+
+
+def tf_keras_only_args(config: Config) -> tuple[Config, bool]:
+    """tf.keras-only arguments Keras 3 rejects (``time_major``, ``ragged``, ``groups=1``,
+    ``implementation``) are dropped when they hold a value that changes nothing."""
+    applied = False
+    for layer in _all_layer_dicts(config):
+        cfg = layer.get("config")
+        if not isinstance(cfg, dict):
+            continue
+        for key, neutral in TF_KERAS_ONLY_ARGS.items():
+            # groups=1 is the default everywhere; DepthwiseConv2D & co. in Keras 3 reject the argument
+            if key in cfg and (neutral is None or cfg[key] == neutral):
+                del cfg[key]
+                applied = True
+    return config, applied
+
+
+def keras_src_engine_modules(config: Config) -> tuple[Config, bool]:
+    """tf.keras 2.13-2.15 ``.keras`` zips name modules like ``keras.src.engine.functional`` that
+    Keras 3 does not have; map them to the public ``keras`` namespaces."""
+    applied = False
+
+    def fix(obj: Any) -> None:
+        nonlocal applied
+        if isinstance(obj, dict):
+            module = obj.get("module")
+            if isinstance(module, str) and module.startswith("keras.src.engine"):
+                obj["module"] = (
+                    "keras" if obj.get("class_name") in ("Functional", "Sequential", "Model") else "keras.layers"
+                )
+                applied = True
+            for v in obj.values():
+                fix(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                fix(v)
+
+    fix(config)
+    return config, applied
+
+
+RULES: list[Rule] = [
+    Rule("keras1-names", keras1_names.__doc__ or "", frozenset({KERAS3, TF_KERAS}), LEGACY_ERAS, keras1_names),
+    Rule(
+        "sequential-list-config",
+        sequential_list_config.__doc__ or "",
+        frozenset({KERAS3}),
+        LEGACY_ERAS,
+        sequential_list_config,
+    ),
+    Rule(
+        "batch-input-shape",
+        batch_input_shape_to_input_layer.__doc__ or "",
+        frozenset({KERAS3}),
+        LEGACY_ERAS,
+        batch_input_shape_to_input_layer,
+    ),
+    Rule(
+        "wrapper-inner-module",
+        wrapper_inner_module.__doc__ or "",
+        frozenset({KERAS3}),
+        LEGACY_ERAS,
+        wrapper_inner_module,
+    ),
+    Rule(
+        "tf-keras-only-args",
+        tf_keras_only_args.__doc__ or "",
+        frozenset({KERAS3}),
+        LEGACY_ERAS,
+        tf_keras_only_args,
+    ),
+    Rule(
+        "keras-src-engine-modules",
+        keras_src_engine_modules.__doc__ or "",
+        frozenset({KERAS3}),
+        LEGACY_ERAS,
+        keras_src_engine_modules,
+    ),
+]
+
+
+def repair(config: Config, loader: str, era: str = "keras2") -> tuple[Config, list[str]]:
+    """Apply, in order, every rule meant for ``loader`` and the file's ``era`` that changes something;
+    return the names applied. Files Keras 3 wrote are read as they are."""
+    applied: list[str] = []
+    for rule in RULES:
+        if loader not in rule.loaders or era not in rule.eras:
+            continue
+        config, changed = rule(config)
+        if changed:
+            applied.append(rule.name)
+    return config, applied
+
+
+def describe_rules() -> list[dict[str, str]]:
+    return [
+        {
+            "name": r.name,
+            "loaders": sorted(r.loaders),
+            "eras": sorted(r.eras),
+            "description": " ".join(r.description.split()),
+        }
+        for r in RULES
+    ]
+
+
+# Semantics Keras 3 changed under the same name: a Keras 1/2 model using them computes different
+# numbers in Keras 3, and no config edit restores the old function, so Keras 3 is not used.
+KERAS3_CHANGED_ACTIVATIONS = {
+    "hard_sigmoid": "Keras 3's hard_sigmoid is relu6(x+3)/6 (slope 1/6), Keras 1/2's clip(0.2x+0.5) (slope 0.2)",
+}
+
+
+def keras3_semantic_drift(config: Config, era: str) -> str | None:
+    """Why Keras 3 would compute different numbers for this Keras 1/2 config, or None."""
+    if era not in LEGACY_ERAS:
+        return None
+    found: list[str] = []
+
+    def visit(obj: Any) -> None:
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if key.endswith("activation") and isinstance(value, str) and value in KERAS3_CHANGED_ACTIVATIONS:
+                    found.append(value)
+                visit(value)
+        elif isinstance(obj, list):
+            for v in obj:
+                visit(v)
+
+    visit(config)
+    return KERAS3_CHANGED_ACTIVATIONS[found[0]] if found else None

@@ -1,0 +1,95 @@
+"""Check what a loader produced: input shapes as the config says, a forward pass that works.
+
+A loader that "succeeds" with a wrong input rank (Keras 3 on some Keras 2 Sequential files) is
+caught here, so the next loader in the plan gets its turn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelport.errors import BadInputError
+from modelport.spec import ModelSpec
+
+DUMMY_BATCH = 2
+DUMMY_TIME = 4  # for unknown (None) non-batch dimensions
+
+
+class VerificationError(BadInputError):
+    """The loaded model does not match what the file says it is."""
+
+
+def _shape(t: Any) -> tuple[int | None, ...]:
+    return tuple(None if d is None else int(d) for d in t.shape)
+
+
+def check_input_shapes(model: Any, expected: ModelSpec) -> None:
+    got = [_shape(t) for t in model.inputs]
+    want = [t.shape for t in expected.inputs]
+    if len(got) != len(want):
+        raise VerificationError(f"the model has {len(got)} inputs, its config {len(want)}")
+    for g, w in zip(got, want, strict=True):
+        if w == (None,):  # the config does not say (a shape inferred at first call)
+            continue
+        if g != tuple(w):
+            raise VerificationError(f"input shape {g} differs from the saved config's {tuple(w)}")
+
+
+def dummy_inputs(model: Any, seed: int = 0) -> list[Any]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in model.inputs:
+        shape = [DUMMY_BATCH] + [DUMMY_TIME if d is None else int(d) for d in _shape(t)[1:]]
+        dtype = getattr(t.dtype, "name", None) or str(t.dtype)
+        if "int" in dtype or _feeds_embedding(model, t):
+            out.append(np.zeros(shape, dtype="int32" if "int" in dtype else "float32"))
+        else:
+            out.append(rng.random(shape, dtype=np.float32))
+    return out
+
+
+def _feeds_embedding(model: Any, tensor: Any) -> bool:
+    """Inputs read by an Embedding must be valid indices; zeros always are."""
+    for layer in model.layers:
+        if type(layer).__name__ == "Embedding":
+            return True
+    return False
+
+
+def forward(model: Any, inputs: list[Any]) -> list[Any]:
+    import numpy as np
+
+    # a Keras 3 functional model saved with a one-element input list wants a list back
+    as_list = len(inputs) > 1 or isinstance(getattr(model, "_inputs_struct", None), list)
+    result = model(list(inputs) if as_list else inputs[0], training=False)
+    outs = result if isinstance(result, (list, tuple)) else [result]
+    return [np.asarray(o) for o in outs]
+
+
+def nonfinite_weights(model: Any) -> bool:
+    """True if the loaded weights themselves hold NaN/inf (a model that diverged in training)."""
+    import numpy as np
+
+    return any(not np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+def check_forward(model: Any, *, allow_nonfinite: bool = False) -> list[Any]:
+    """Run a dummy batch; outputs must have the declared shapes and be finite (unless the file's
+    own weights are not: then NaN outputs are what the model computes, reported as a warning)."""
+    import numpy as np
+
+    try:
+        outs = forward(model, dummy_inputs(model))
+    except Exception as e:  # the loaded model cannot run: this loader's result is unusable
+        raise VerificationError(
+            f"a forward pass on a dummy batch failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        ) from None
+    declared = [_shape(t) for t in model.outputs]
+    for out, want in zip(outs, declared, strict=True):
+        if len(out.shape) != len(want) or any(w is not None and w != o for o, w in zip(out.shape, want, strict=True)):
+            raise VerificationError(f"an output has shape {out.shape}, the model declares {want}")
+        if not allow_nonfinite and not np.all(np.isfinite(out)):
+            raise VerificationError("the forward pass on a dummy batch gives NaN or infinity")
+    return outs

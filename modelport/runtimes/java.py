@@ -1,0 +1,98 @@
+"""The plain Java program as a runtime: what a JVM service running JPMML-Evaluator computes.
+
+``run(inputs)`` writes the batch to a CSV, runs ``java -cp <jpmml jars>:<classes> ScorePmml
+model.pmml in.csv out.csv`` once per PMML document, and reads the output CSV back. Inputs are
+written with 17 significant digits and Java prints doubles with ``Double.toString``; both round-trip
+exactly, so the text hop loses nothing. The Java source is ``modelport/_java/ScorePmml.java``; its classes are
+compiled once into a cache dir (see ``_jvm.helper_classes``).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelport.runtimes._pmml_layout import PmmlLayout
+
+_TIMING = re.compile(r"modelport-timing (.*)")
+
+
+@dataclass
+class JavaSession:
+    layout: PmmlLayout
+    java: str
+    classpath: str
+    java_options: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)  # from the last run: load_s, eval_s, rows
+    runtime: str = "java"
+
+    def score_csv(self, pmml: Path, in_csv: Path, out_csv: Path, verify: bool = False) -> dict[str, float]:
+        """Run the Java program once; return the timings it printed."""
+        cmd = [self.java, *self.java_options, "-cp", self.classpath, "ScorePmml", str(pmml), str(in_csv), str(out_csv)]
+        proc = subprocess.run(cmd + (["--verify"] if verify else []), capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = proc.stderr.strip().splitlines()
+            raise RuntimeError(f"ScorePmml failed on {pmml} (exit {proc.returncode}): " + " | ".join(tail[:3]))
+        match = _TIMING.search(proc.stderr)
+        timings = {}
+        if match:
+            timings = {k: float(v) for k, v in (kv.split("=") for kv in match.group(1).split())}
+        return timings
+
+    def run(self, inputs: dict[str, Any]) -> dict[str, np.ndarray]:
+        n_rows, columns = self.layout.field_columns(inputs)
+        fields = list(columns)
+        matrix = self.layout.matrix(columns, fields, n_rows)
+        integer = self.layout.integer_fields()
+        outputs: dict[str, np.ndarray] = {}
+        with tempfile.TemporaryDirectory(prefix="modelport-java-") as tmp:
+            in_csv = Path(tmp) / "in.csv"
+            write_csv(in_csv, fields, matrix, integer)
+            for i, document in enumerate(self.layout.documents):
+                out_csv = Path(tmp) / f"out{i}.csv"
+                self.timings = self.score_csv(document.path, in_csv, out_csv)
+                values = read_columns(out_csv, list(document.result_fields), n_rows)
+                outputs.update(self.layout.assemble(document, values))
+        return outputs
+
+
+def write_csv(path: Path, fields: list[str], matrix: np.ndarray, integer_fields: set[str]) -> None:
+    """Header of PMML field names, then rows; %.17g round-trips every double; NaN -> empty (missing)."""
+    formats = ["%d" if f in integer_fields else "%.17g" for f in fields]
+    template = ",".join(formats)
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerow(fields)
+        for row in matrix:
+            if np.isnan(row).any():
+                out.write(",".join("" if np.isnan(v) else fmt % v for fmt, v in zip(formats, row, strict=False)) + "\n")
+            else:
+                out.write(template % tuple(row) + "\n")
+
+
+def read_columns(path: Path, wanted: list[str], n_rows: int) -> np.ndarray:
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        index = {name: i for i, name in enumerate(header)}
+        absent = [name for name in wanted if name not in index]
+        if absent:
+            raise RuntimeError(f"ScorePmml wrote no column(s) {', '.join(absent)}; it wrote {header}")
+        cols = [index[name] for name in wanted]
+        values = np.array([[float(row[c]) if row[c] else np.nan for c in cols] for row in reader], dtype=np.float64)
+    if values.shape[0] != n_rows:
+        raise RuntimeError(f"ScorePmml wrote {values.shape[0]} rows for {n_rows} inputs")
+    return values.reshape(n_rows, len(wanted))
+
+
+def load(artifact: Any, java_options: tuple[str, ...] = ()) -> JavaSession:
+    from modelport.runtimes._jvm import classpath, java_tool
+
+    layout = PmmlLayout.from_artifact(artifact)
+    return JavaSession(layout, java_tool("java"), classpath(), tuple(java_options))

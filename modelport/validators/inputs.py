@@ -1,0 +1,193 @@
+"""Inputs for validation: seeded synthetic data matched to each input, or the user's own file.
+
+Synthetic data follows each input's dtype, shape and meaning: integer ids that feed an Embedding
+stay inside its vocabulary; a dynamic time dimension gets several sequence lengths. User data
+(``.npz``/``.npy``/``.csv``/``.parquet``) is checked against the signature before anything runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelport.errors import BadInputError
+from modelport.spec import ModelSpec, TensorSpec
+
+DEFAULT_BATCH = 32
+SEQUENCE_LENGTHS = (3, 8, 17)  # for inputs whose time dimension is dynamic
+OTHER_DYNAMIC = 4  # any other dynamic non-batch dimension
+
+
+@dataclass
+class Case:
+    """One run: the same inputs go to Keras and every artifact."""
+
+    label: str  # "batch=1", "batch=32 len=8"...
+    inputs: dict[str, np.ndarray]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label,
+                "inputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in self.inputs.items()}}
+
+
+def _vocab_sizes(spec: ModelSpec) -> dict[str, int]:
+    """input name -> smallest vocabulary of the Embedding layers it feeds directly."""
+    sizes: dict[str, int] = {}
+    for layer in spec.layers:
+        if layer.class_name == "Embedding" and "input_dim" in layer.config:
+            for src in layer.inbound:
+                sizes[src] = min(int(layer.config["input_dim"]), sizes.get(src, 1 << 62))
+    return sizes
+
+
+def _has_dynamic_time(t: TensorSpec) -> bool:
+    return len(t.shape) >= 3 and t.shape[1] is None
+
+
+def sequence_lengths(spec: ModelSpec) -> tuple[int, ...]:
+    return SEQUENCE_LENGTHS if any(_has_dynamic_time(t) for t in spec.inputs) else ()
+
+
+def _synthetic(t: TensorSpec, batch: int, seq_len: int | None, vocab: int | None,
+               rng: np.random.Generator) -> np.ndarray:
+    dims = [batch]
+    for i, d in enumerate(t.shape[1:], start=1):
+        dims.append(d if d is not None else (seq_len if i == 1 and seq_len else OTHER_DYNAMIC))
+    dtype = np.dtype(t.dtype if t.dtype != "string" else "float32")
+    if dtype.kind in "iu":
+        high = vocab if vocab else 10
+        return rng.integers(0, high, size=dims).astype(dtype)
+    if dtype.kind == "b":
+        return rng.random(dims) < 0.5
+    return rng.standard_normal(dims).astype(dtype)
+
+
+def synthetic_cases(spec: ModelSpec, batch_sizes: tuple[int, ...] = (1, DEFAULT_BATCH),
+                    seed: int = 0) -> list[Case]:
+    """Batch 1 and batch N (and for a dynamic time dimension, batch N at several lengths)."""
+    rng = np.random.default_rng(seed)
+    vocab = _vocab_sizes(spec)
+    lens = sequence_lengths(spec)
+    cases = []
+    for i, batch in enumerate(batch_sizes):
+        for seq_len in (lens if i == len(batch_sizes) - 1 and lens else lens[1:2] or (None,)):
+            inputs = {t.name: _synthetic(t, batch, seq_len, vocab.get(t.name), rng) for t in spec.inputs}
+            label = f"batch={batch}" + (f" len={seq_len}" if seq_len else "")
+            cases.append(Case(label, inputs))
+    return cases
+
+
+# ---- user data ----------------------------------------------------------------------------------
+
+def _read_table(path: Path) -> tuple[list[str], np.ndarray]:
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception as e:  # pandas raises many types for a malformed file
+        raise BadInputError(f"cannot read {path}: {str(e).splitlines()[0]}",
+                            "give a CSV with a header row or a Parquet file") from None
+    return [str(c) for c in frame.columns], frame.to_numpy()
+
+
+def read_data(path: str | Path, spec: ModelSpec) -> dict[str, np.ndarray]:
+    """The user's arrays keyed by input name, not yet checked."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(f"data file {path} not found", "pass --data with an existing .npz/.npy/.csv/.parquet")
+    suffix = path.suffix.lower()
+    names = [t.name for t in spec.inputs]
+    try:
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            if len(names) == 1 and names[0] not in arrays and len(arrays) == 1:
+                arrays = {names[0]: next(iter(arrays.values()))}
+            return arrays
+        if suffix == ".npy":
+            array = np.load(path, allow_pickle=False)
+        elif suffix in (".csv", ".parquet"):
+            columns, table = _read_table(path)
+            if len(names) > 1:  # one column group per input, named "<input>" or "<input>_<i>"
+                out = {}
+                for t in spec.inputs:
+                    idx = [i for i, c in enumerate(columns) if c == t.name or c.startswith(t.name + "_")]
+                    if not idx:
+                        raise BadInputError(f"{path} has no column for input '{t.name}'",
+                                            f"name columns {t.name} or {t.name}_0, {t.name}_1, ...")
+                    out[t.name] = table[:, idx]
+                return out
+            array = table
+        else:
+            raise BadInputError(f"unsupported data file type '{suffix}'", "use .npz, .npy, .csv or .parquet")
+    except ValueError as e:  # numpy: pickled objects, corrupt file
+        raise BadInputError(f"cannot read {path}: {e}", "save arrays with numpy.save/savez") from None
+    if len(names) != 1:
+        raise BadInputError(f"the model has {len(names)} inputs but {path.name} holds one array",
+                            f"use an .npz with arrays named {', '.join(names)}")
+    return {names[0]: array}
+
+
+def check_data(arrays: dict[str, np.ndarray], spec: ModelSpec, source: str = "--data") -> dict[str, np.ndarray]:
+    """Match the user's arrays to the signature: names, rank, fixed dims, dtype; one-line errors."""
+    missing = [t.name for t in spec.inputs if t.name not in arrays]
+    if missing:
+        raise BadInputError(f"{source} lacks input{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+                            f"provide arrays named {', '.join(t.name for t in spec.inputs)}")
+    out, rows = {}, set()
+    for t in spec.inputs:
+        a = np.asarray(arrays[t.name])
+        want = tuple(t.shape)
+        if a.ndim == len(want) - 1 and len(want) >= 2 and a.ndim >= 1 and len(want) == 2 and want[1] == 1:
+            a = a[:, None]
+        if a.ndim != len(want) and a.ndim == 2 and len(want) > 2 and None not in want[1:]:
+            # flat CSV rows for an N-d input
+            if a.shape[1] == int(np.prod(want[1:])):
+                a = a.reshape((a.shape[0],) + tuple(want[1:]))
+        if a.ndim != len(want) or any(w is not None and w != g for w, g in zip(want[1:], a.shape[1:])):
+            shown = "(" + ", ".join("N" if d is None else str(d) for d in want) + ")"
+            raise BadInputError(f"{source}: input '{t.name}' has shape {a.shape}, the model expects {shown}",
+                                "reshape the data to the model's input shape")
+        dtype = np.dtype(t.dtype if t.dtype != "string" else "float32")
+        if a.dtype.kind not in "biuf":
+            raise BadInputError(f"{source}: input '{t.name}' has dtype {a.dtype}, the model expects {dtype}",
+                                "give numeric arrays")
+        if dtype.kind in "iu" and a.dtype.kind == "f":
+            if not np.all(np.isfinite(a)) or not np.all(a == np.round(a)):
+                raise BadInputError(f"{source}: input '{t.name}' holds fractions, the model expects {dtype} ids",
+                                    "give integer ids")
+        out[t.name] = a.astype(dtype)
+        rows.add(a.shape[0])
+    if len(rows) > 1:
+        raise BadInputError(f"{source}: inputs have different row counts {sorted(rows)}", "give every input the same rows")
+    if rows == {0}:
+        raise BadInputError(f"{source} holds no rows", "give at least one row")
+    return out
+
+
+def user_cases(path: str | Path, spec: ModelSpec) -> list[Case]:
+    data = check_data(read_data(path, spec), spec, source=str(path))
+    n = next(iter(data.values())).shape[0]
+    cases = [Case("batch=1", {k: v[:1] for k, v in data.items()})]
+    if n > 1:
+        cases.append(Case(f"batch={n}", data))
+    return cases
+
+
+def make_cases(spec: ModelSpec, data: Any = None, batch_sizes: tuple[int, ...] = (1, DEFAULT_BATCH),
+               seed: int = 0) -> list[Case]:
+    """``data`` may be a path, a dict of arrays, one array (single input) or None (synthetic)."""
+    if data is None:
+        return synthetic_cases(spec, tuple(batch_sizes), seed)
+    if isinstance(data, (str, Path)):
+        return user_cases(data, spec)
+    arrays = data if isinstance(data, dict) else {spec.inputs[0].name: data}
+    data = check_data(arrays, spec, source="data")
+    n = next(iter(data.values())).shape[0]
+    cases = [Case("batch=1", {k: v[:1] for k, v in data.items()})]
+    if n > 1:
+        cases.append(Case(f"batch={n}", data))
+    return cases

@@ -1,0 +1,204 @@
+"""Run Keras and every artifact, each in the runtime that serves it, on the same inputs.
+
+The entry point ``validate_artifacts`` is what ``api.convert(validate=True)`` and
+``modelport validate`` call. Sessions are loaded once per artifact × runtime and fed whole batches
+(never row by row); a runtime that crashes or returns something unusable makes its artifact fail.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelport.errors import BadInputError, ModelportError
+from modelport.validators import runtimes as rt
+from modelport.validators.compare import compare
+from modelport.validators.inputs import DEFAULT_BATCH, Case, make_cases
+from modelport.validators.results import ArtifactResult, ParityReport
+from modelport.validators.tolerance import Tolerance, build
+
+Progress = Callable[[str, int, int], None]  # (what is happening, steps done, steps in total)
+LOCALISABLE = ("onnx", "pb", "savedmodel", "ckpt")
+
+
+def classifier_outputs(spec: Any) -> set[str]:
+    """Outputs produced by a softmax/sigmoid layer: their argmax agreement is reported."""
+    out = set()
+    for t in spec.outputs:
+        try:
+            layer = spec.layer(t.name)
+        except KeyError:
+            continue
+        act = layer.config.get("activation")
+        if layer.class_name == "Softmax" or act in ("softmax", "sigmoid"):
+            out.add(t.name)
+    return out
+
+
+def check_signature(spec: Any, artifact: Any) -> None:
+    """An artifact converted from another model has other inputs/outputs: say so (exit 2)."""
+    def sig(tensors):
+        return [(t.name, tuple(d for d in t.shape[1:])) for t in tensors]
+
+    def fixed_equal(a, b):
+        return len(a) == len(b) and all(
+            na == nb and len(sa) == len(sb) and all(x is None or y is None or x == y for x, y in zip(sa, sb))
+            for (na, sa), (nb, sb) in zip(a, b))
+
+    if artifact.inputs and not fixed_equal(sig(spec.inputs), sig(artifact.inputs)) or \
+            artifact.outputs and not fixed_equal(sig(spec.outputs), sig(artifact.outputs)):
+        raise BadInputError(
+            f"{artifact.path} was not converted from this model "
+            f"(its signature {[t.name for t in artifact.inputs]} -> {[t.name for t in artifact.outputs]} "
+            f"differs from the model's {[t.name for t in spec.inputs]} -> {[t.name for t in spec.outputs]})",
+            "validate each artifact against the model it was converted from")
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for lib in ("numpy", "tensorflow", "keras", "onnxruntime", "jpmml_evaluator", "pypmml"):
+        try:
+            out[lib] = version(lib)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def reference_outputs(model: Any, spec: Any, cases: list[Case]) -> tuple[list[dict[str, np.ndarray]], float]:
+    from modelport.runtimes.keras import session_for
+
+    session = session_for(model, spec)
+    start = time.perf_counter()
+    outs = [{k: np.asarray(v) for k, v in session.run(c.inputs).items()} for c in cases]
+    return outs, time.perf_counter() - start
+
+
+def run_artifact(planned: rt.Planned, cases: list[Case], expected: list[dict[str, np.ndarray]],
+                 tolerance: Tolerance, classifiers: set[str], label: str | None = None) -> ArtifactResult:
+    """One artifact in one runtime over every case; errors become a failing result."""
+    artifact = planned.artifact
+    result = ArtifactResult(label or str(artifact.path), artifact.format, planned.runtime,
+                            sha256=getattr(artifact, "sha256", "") or "", skipped=planned.skipped)
+    if planned.skipped:
+        return result
+    result.rows = int(sum(next(iter(c.inputs.values())).shape[0] for c in cases))
+    start = time.perf_counter()
+    try:
+        session = rt.load(planned.runtime, artifact)
+    except Exception as e:  # a corrupt artifact or a crashing runtime: a failure, not a pass
+        result.load_seconds = time.perf_counter() - start
+        result.error = f"{planned.runtime} could not load the artifact: {_one_line(e)}"
+        return result
+    result.load_seconds = time.perf_counter() - start
+    actual: list[dict[str, np.ndarray]] = []
+    start = time.perf_counter()
+    try:
+        for case in cases:
+            outs = session.run(case.inputs)
+            missing = [t.name for t in artifact.outputs if t.name not in outs] or \
+                      [k for k in expected[0] if k not in outs]
+            if missing:
+                raise RuntimeError(f"no output named {', '.join(missing)}")
+            actual.append({k: np.asarray(v) for k, v in outs.items()})
+    except Exception as e:
+        result.run_seconds = time.perf_counter() - start
+        result.error = f"{planned.runtime} failed while running: {_one_line(e)}"
+        return result
+    finally:
+        close = getattr(session, "close", None)
+        if callable(close):
+            close()
+    result.run_seconds = time.perf_counter() - start
+    for name in expected[0]:
+        bound = tolerance.bound(name, artifact.format)
+        result.outputs.append(compare(name, [a[name] for a in actual], [e[name] for e in expected],
+                                      bound, classifier=name in classifiers))
+    return result
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}"[:500]
+
+
+def validate_artifacts(model: Any, spec: Any, artifacts: list[Any], *, data: Any = None,
+                       atol: float = 1e-5, rtol: float = 1e-5, per_output: dict | None = None,
+                       per_format: dict | None = None, runtimes: list[str] | None = None,
+                       batch_sizes: tuple[int, ...] = (1, DEFAULT_BATCH), seed: int = 0,
+                       progress: Progress | None = None, tolerance: Tolerance | None = None,
+                       localize: bool = True, base: Path | None = None,
+                       golden_dir: str | Path | None = None) -> ParityReport:
+    """Validate every artifact against the Keras ``model`` in each of its runtimes.
+
+    ``data``: None (seeded synthetic), a path (.npz/.npy/.csv/.parquet), a dict of arrays or one
+    array. ``per_output``/``per_format``: ``{"name": atol}`` or ``{"name": {"atol":..,"rtol":..}}``.
+    ``runtimes``: restrict to these runtime names (each must be available, else BadInputError).
+    ``localize``: when an ONNX/TensorFlow artifact fails, name the first diverging Keras layer.
+    ``base``: artifact paths in the report are written relative to it (default: ``golden_dir``).
+    ``golden_dir``: write ``modelport.golden.npz`` (inputs + Keras outputs) there for the gate;
+    ``report.manifest_fields()`` then gives the ``golden`` and ``parity`` manifest entries.
+    """
+    started = time.perf_counter()
+    base = base if base is not None else (Path(golden_dir) if golden_dir is not None else None)
+    tol = tolerance or build(atol, rtol, per_output, per_format)
+    for artifact in artifacts:
+        check_signature(spec, artifact)
+    plan = rt.plan(list(artifacts), list(runtimes) if runtimes else None)
+    cases = make_cases(spec, data, tuple(batch_sizes), seed)
+    total = len(plan) + 1
+    if progress:
+        progress("keras", 0, total)
+    expected, keras_seconds = reference_outputs(model, spec, cases)
+    classifiers = classifier_outputs(spec)
+    report = ParityReport(
+        model=str(getattr(spec, "source", "")), tolerance=tol.to_dict(), keras_seconds=keras_seconds,
+        inputs={"source": "synthetic" if data is None else (str(data) if isinstance(data, (str, Path)) else "arrays"),
+                "seed": seed, "cases": [c.to_dict() for c in cases]},
+        versions=_library_versions(),
+    )
+    for i, planned in enumerate(plan, start=1):
+        if progress:
+            progress(f"{planned.artifact.format} in {planned.runtime}", i, total)
+        result = run_artifact(planned, cases, expected, tol, classifiers, _label(planned.artifact, base))
+        if localize and result.status == "fail" and planned.artifact.format in LOCALISABLE:
+            result.divergence = _localize(model, spec, planned, cases, tol)
+        report.results.append(result)
+    if progress:
+        progress("done", total, total)
+    report.cases, report.expected = cases, expected  # kept for the golden file, not serialised
+    if golden_dir is not None:
+        from modelport.io import sha256_path
+        from modelport.validators.golden import write_golden
+
+        report.golden_path = write_golden(golden_dir, report)
+        report.golden_sha256 = sha256_path(report.golden_path)
+    report.total_seconds = time.perf_counter() - started
+    return report
+
+
+def _label(artifact: Any, base: Path | None) -> str:
+    path = Path(artifact.path)
+    if base is not None:
+        try:
+            return path.resolve().relative_to(Path(base).resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _localize(model: Any, spec: Any, planned: rt.Planned, cases: list[Case], tol: Tolerance) -> dict[str, Any]:
+    from modelport.validators.divergence import locate
+
+    case = max(cases, key=lambda c: next(iter(c.inputs.values())).shape[0])
+    try:
+        return locate(model, spec, planned.artifact, planned.runtime, case.inputs, tol)
+    except ModelportError as e:
+        return {"layer": None, "method": None, "note": str(e)}
+    except Exception as e:  # localisation is a diagnostic: its failure must not hide the verdict
+        return {"layer": None, "method": None, "note": f"localisation failed: {_one_line(e)}"}

@@ -1,0 +1,92 @@
+"""Which runtimes validate which artifact, and whether each one can run on this machine.
+
+Beyond the Python runtimes of ``modelport.runtimes.RUNTIMES_FOR_FORMAT``, two production-side
+runtimes join by default when the machine has what they need: the TensorFlow C API program
+(``tf_c_api``, needs gcc) for SavedModel and pb, and a plain JVM (``java``) for PMML. When they
+cannot run, the report says so and why; when the user asked for them by name, that is an error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from typing import Any
+
+from modelport.errors import BadInputError
+from modelport.runtimes import RUNTIME_MODULES, RUNTIMES_FOR_FORMAT
+
+EXTRA_MODULES = {
+    "tf_c_api": "modelport.runtimes.tf_c_api",
+    "java": "modelport.runtimes.java",
+}
+EXTRA_FOR_FORMAT = {"savedmodel": ["tf_c_api"], "pb": ["tf_c_api"], "pmml": ["java"]}
+
+
+def module_for(runtime: str) -> str | None:
+    return RUNTIME_MODULES.get(runtime) or EXTRA_MODULES.get(runtime)
+
+
+def all_runtimes() -> list[str]:
+    return list(dict.fromkeys([*RUNTIME_MODULES, *EXTRA_MODULES]))
+
+
+def runtimes_for(fmt: str) -> list[str]:
+    return list(dict.fromkeys([*RUNTIMES_FOR_FORMAT.get(fmt, []), *EXTRA_FOR_FORMAT.get(fmt, [])]))
+
+
+def unavailable(runtime: str) -> str | None:
+    """Why ``runtime`` cannot run here, or None. Cheap: never imports the engine itself."""
+    name = module_for(runtime)
+    if name is None:
+        return f"unknown runtime '{runtime}'"
+    if importlib.util.find_spec(name) is None:
+        return f"runtime module {name} is not installed"
+    module = importlib.import_module(name)
+    check = getattr(module, "unavailable", None)
+    return check() if callable(check) else None
+
+
+def load(runtime: str, artifact: Any) -> Any:
+    return importlib.import_module(module_for(runtime)).load(artifact)  # type: ignore[arg-type]
+
+
+@dataclass
+class Planned:
+    artifact: Any
+    runtime: str
+    skipped: str | None = None
+
+
+def plan(artifacts: list[Any], requested: list[str] | None = None) -> list[Planned]:
+    """(artifact, runtime) pairs to run. ``requested`` limits the runtimes; each must exist and run."""
+    if requested:
+        known = all_runtimes()
+        unknown = [r for r in requested if r not in known]
+        if unknown:
+            raise BadInputError(f"unknown runtime {', '.join(repr(u) for u in unknown)}",
+                                f"choose from {', '.join(known)}")
+        for runtime in requested:
+            reason = unavailable(runtime)
+            if reason:
+                raise BadInputError(f"runtime '{runtime}' is not available: {reason}",
+                                    "install it or leave it out of --runtimes")
+        served = {r for a in artifacts for r in runtimes_for(a.format)}
+        useless = [r for r in requested if r not in served]
+        if useless:
+            raise BadInputError(f"runtime {', '.join(repr(u) for u in useless)} runs none of the artifacts given",
+                                f"formats given: {', '.join(sorted({a.format for a in artifacts}))}")
+    reasons: dict[str, str | None] = {}
+    out = []
+    for artifact in artifacts:
+        candidates = runtimes_for(artifact.format)
+        if not candidates:
+            raise BadInputError(f"no runtime can run format '{artifact.format}' ({artifact.path})",
+                                "validate savedmodel, pb, ckpt, onnx or pmml artifacts")
+        for runtime in candidates:
+            if requested and runtime not in requested:
+                continue
+            if runtime not in reasons:
+                reasons[runtime] = unavailable(runtime)
+            out.append(Planned(artifact, runtime, reasons[runtime]))
+    return out

@@ -1,0 +1,100 @@
+"""Session-wide fixtures: fixture models are built once, each converted once, and shared.
+
+The shared corpus of real-world files is found through MODELPORT_CORPUS (default
+../shared/corpus). CI sets MODELPORT_REQUIRE_CORPUS=1, so a missing corpus fails there instead of
+skipping; a plain clone without it still runs everything else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # `fixtures` lives at the repository root
+
+TF_TARGETS = ["savedmodel", "pb", "ckpt", "onnx"]
+RUNTIME = {"savedmodel": "tensorflow", "pb": "tensorflow", "ckpt": "tensorflow", "onnx": "onnxruntime"}
+
+
+def corpus_path() -> Path:
+    return Path(os.environ.get("MODELPORT_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    path = corpus_path()
+    if not (path / "README.md").exists():
+        if os.environ.get("MODELPORT_REQUIRE_CORPUS"):
+            pytest.fail(f"the shared corpus is required but missing at {path}")
+        pytest.skip(f"shared corpus not present at {path} (set MODELPORT_CORPUS)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fixture_file(tmp_path_factory):
+    """fixture_file(name, fmt="keras") -> path of the saved fixture model, built once per session."""
+    from fixtures import save
+
+    root = tmp_path_factory.mktemp("fixture-models")
+    cache: dict[tuple[str, str], Path] = {}
+
+    def get(name: str, fmt: str = "keras") -> Path:
+        if (name, fmt) not in cache:
+            cache[(name, fmt)] = save(name, root, fmt)
+        return cache[(name, fmt)]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def loaded_fixture(fixture_file):
+    """loaded_fixture(name, fmt) -> modelport LoadedModel, loaded once per session."""
+    import modelport
+
+    cache: dict = {}
+
+    def get(name: str, fmt: str = "keras"):
+        if (name, fmt) not in cache:
+            cache[(name, fmt)] = modelport.load(fixture_file(name, fmt))
+        return cache[(name, fmt)]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def converted(fixture_file, tmp_path_factory):
+    """converted(name, fmt="keras") -> ConversionResult for the four TensorFlow-family targets,
+    converted once per session (no validation: tests check parity themselves)."""
+    import modelport
+
+    root = tmp_path_factory.mktemp("converted")
+    cache: dict = {}
+
+    def get(name: str, fmt: str = "keras"):
+        if (name, fmt) not in cache:
+            cache[(name, fmt)] = modelport.convert(
+                fixture_file(name, fmt), to=TF_TARGETS, out_dir=root / f"{name}-{fmt}", validate=False
+            )
+        return cache[(name, fmt)]
+
+    return get
+
+
+def seeded_inputs(spec, batch: int, seed: int = 0, time_steps: int = 5) -> dict[str, np.ndarray]:
+    """Seeded inputs matched to each input's dtype and shape (ids below the smallest vocabulary)."""
+    rng = np.random.default_rng(seed)
+    vocab = min([la.config.get("input_dim", 50) for la in spec.layers if la.class_name == "Embedding"] or [50])
+    out = {}
+    for t in spec.inputs:
+        shape = [batch] + [time_steps if d is None else d for d in t.shape[1:]]
+        if "int" in t.dtype:
+            out[t.name] = rng.integers(0, vocab, shape).astype(t.dtype)
+        else:
+            out[t.name] = rng.normal(0, 1, shape).astype(t.dtype)
+    return out

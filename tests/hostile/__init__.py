@@ -1,0 +1,1 @@
+"""Hostile and broken model files, built in code (see ``corpus.py``)."""
