@@ -61,8 +61,15 @@ def load(model: str | Path, options: LoadOptions | None = None, **kwargs: Any):
 
 def analyze(model: str | Path, to: str | Sequence[str] | None = None,
             options: LoadOptions | None = None) -> Analysis:
-    """Every layer's verdict for every requested target (default: all), without TensorFlow."""
+    """Every layer's verdict for every requested target (default: all), without TensorFlow.
+
+    A model holding code (Lambda, custom classes) is refused as ``convert`` refuses it, unless the
+    same opt-ins are given (``trust_code``, ``custom_objects``)."""
+    from modelport.loading import check_safe
+
+    options = options or LoadOptions()
     targets, _ = registry.parse_targets(to or "all")
+    check_safe(model, **options.as_kwargs())  # a file holding code is refused here as in convert
     return analyze_spec(read_spec(model, options), targets)
 
 
@@ -165,12 +172,17 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
                 "loader": loaded.spec.loader, "repairs": list(loaded.spec.repairs),
                 "trust": loaded.spec.trust or {"trust_code": trust_code, "custom_objects": None},
                 "warnings": list(getattr(loaded, "warnings", []))},
-        model=loaded.spec.summary(), analysis=analysis.to_dict(), artifacts=artifacts, out_dir=out,
+        model=loaded.spec.summary(), analysis=_portable(analysis.to_dict(), model_path), artifacts=artifacts, out_dir=out,
         previous=_previous_manifest(out), extra=extra,
         run={"created_unix": round(started), "seconds": round(time.time() - started, 3)},
     )
     path = manifest_io.write(document, out)
     return ConversionResult(artifacts, path, analysis, skipped, parity, list(getattr(loaded, "warnings", [])))
+
+
+def _portable(analysis: dict[str, Any], model_path: Path) -> dict[str, Any]:
+    """The manifest names the source by file name: an absolute path would differ between runs."""
+    return {**analysis, "model": model_path.name} if "model" in analysis else analysis
 
 
 def _previous_manifest(out: Path) -> dict[str, Any] | None:

@@ -128,7 +128,9 @@ def test_lambda_is_unsupported_even_when_trusted(lambda_file, tmp_path, capsys):
     from modelport import api
     from modelport.errors import UnsupportedTargetError
 
-    code, text, _ = _cli(["analyze", str(lambda_file), "--to", "pmml"], capsys)
+    code, _, err = _cli(["analyze", str(lambda_file), "--to", "pmml"], capsys)
+    assert code == 2 and "double_it" in err and "--trust-code" in err  # refused without the opt-in
+    code, text, _ = _cli(["analyze", str(lambda_file), "--to", "pmml", "--trust-code"], capsys)
     assert code == 3 and "double_it" in text
     with pytest.raises(UnsupportedTargetError, match="double_it"):
         api.convert(lambda_file, to="pmml", out_dir=tmp_path / "out", trust_code=True, validate=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelport import convert as registry
+import modelport.convert as registry  # not `from modelport import convert`: the package maps that name to api.convert
 from modelport.convert.base import NATIVE, REWRITE, UNSUPPORTED, Finding
 from modelport.spec import ModelSpec
 

@@ -6,6 +6,7 @@ and its exit code. ``--debug`` (anywhere on the command line) shows tracebacks i
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -57,6 +58,8 @@ def run(argv: list[str] | None = None, prefix: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
+    if debug:
+        os.environ["MODELPORT_DEBUG"] = "1"  # keeps TensorFlow's start-up messages (modelport.tfimport)
     try:
         app(args=[*(prefix or []), *args], prog_name="modelport", standalone_mode=True)
     except ModelportError as error:

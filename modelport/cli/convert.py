@@ -89,15 +89,16 @@ def _print_result(result) -> None:
     from modelport.cli.render import console, human_size
 
     out = console()
-    table = Table(title="artifacts", title_justify="left")
-    for column in ("format", "path", "size", "sha256", "inputs → outputs"):
+    out_dir = result.manifest_path.parent
+    table = Table(title=f"artifacts in {out_dir}", title_justify="left")
+    for column in ("format", "path", "size", "sha256", "feed → fetch"):
         table.add_column(column)
     for a in result.artifacts:
         size = sum(p.stat().st_size for p in a.path.rglob("*") if p.is_file()) if a.path.is_dir() else a.path.stat().st_size
         tensors = a.details.get("input_tensors"), a.details.get("output_tensors")
         names = (", ".join(tensors[0]) + " → " + ", ".join(tensors[1])) if all(tensors) else (
             ", ".join(t.name for t in a.inputs) + " → " + ", ".join(t.name for t in a.outputs))
-        table.add_row(a.format, str(a.path), human_size(size), a.sha256[:12], names)
+        table.add_row(a.format, a.path.name, human_size(size), a.sha256[:12], names)
     out.print(table)
     for target, layers in result.skipped.items():
         out.print(f"skipped {target}: cannot express {', '.join(layers)}")

@@ -7,9 +7,11 @@ from typing import Any
 
 
 def console(stderr: bool = False):
+    """A rich console; in CI logs (not a terminal) 160 columns instead of squeezing tables into 80."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    out = Console(stderr=stderr, highlight=False)
+    return out if out.is_terminal else Console(stderr=stderr, highlight=False, width=160)
 
 
 def print_json(data: Any) -> None:

@@ -31,7 +31,9 @@ class TracedModel:
 
 
 def trace(model: Any, spec: ModelSpec) -> TracedModel:
-    import tensorflow as tf
+    from modelport.tfimport import import_tensorflow
+
+    tf = import_tensorflow()
 
     signature = [
         tf.TensorSpec([None, *t.shape[1:]], tf.as_dtype(t.dtype), name=op_name(t.name)) for t in spec.inputs

@@ -72,7 +72,10 @@ def _normalised(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     applied = []
     for rule in repairs.RULES:
         if rule.name in NORMALISING_RULES:
-            config, changed = rule(config)
+            try:
+                config, changed = rule(config)
+            except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
+                raise repairs._malformed(f"{rule.name}: {type(e).__name__}") from None
             if changed:
                 applied.append(rule.name)
     return config, applied
@@ -80,9 +83,14 @@ def _normalised(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 def _spec(saved: SavedFile, path: Path) -> ModelSpec:
     config, _ = _normalised(saved.model_config or {})
-    return spec_from_config(
-        config, source=str(path), container=saved.container, keras_version=saved.keras_version, backend=saved.backend
-    )
+    try:
+        return spec_from_config(
+            config, source=str(path), container=saved.container, keras_version=saved.keras_version,
+            backend=saved.backend,
+        )
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:  # structure no Keras writes
+        raise NotAModelError(f"{path}: the saved model config is malformed ({type(e).__name__}: {e})"[:300],
+                             "re-save the model with Keras") from None
 
 
 def choose_loader(saved: SavedFile) -> str:
@@ -97,6 +105,14 @@ def read_spec(path: str | Path, architecture: str | Path | None = None) -> Model
     spec.loader = choose_loader(saved)
     spec.repairs = repairs.repair(saved.model_config or {}, spec.loader, plan.era(saved))[1]
     return spec
+
+
+def check_safe(path: str | Path, *, architecture: str | Path | None = None, trust_code: bool = False,
+               custom_objects: Any = None) -> None:
+    """Refuse (UnsafeModelError) a file holding code the user did not opt in to, without TensorFlow
+    and without importing the user's custom-objects file."""
+    saved, _ = read_model(path, architecture)
+    safety.check(saved.model_config or {}, trust_code=trust_code, custom_names=_custom_names(custom_objects))
 
 
 def describe(path: str | Path, architecture: str | Path | None = None) -> dict[str, Any]:
@@ -166,12 +182,14 @@ def load(
 ) -> LoadedModel:
     """Load a Keras model file safely with the loader its saved version calls for (or ``loader``)."""
     from modelport.loading.attempt import attempt
+    from modelport.tfimport import import_tensorflow
     from modelport.loading.custom_objects import load_custom_objects
 
     saved, p = read_model(path, architecture)
     accepted = safety.check(saved.model_config or {}, trust_code=trust_code, custom_names=_custom_names(custom_objects))
     objects, record = load_custom_objects(custom_objects)
     safety.check(saved.model_config or {}, trust_code=trust_code, custom_names=objects)
+    import_tensorflow()  # only now: a refused file never costs (or runs) a TensorFlow import
     expected = _spec(saved, p)
     order = [loader] if loader else plan.loader_order(saved)
     failures: list[str] = []

@@ -87,8 +87,12 @@ def _read_member(zf: zipfile.ZipFile, name: str, path: Path) -> bytes | None:
             f"{path}: {name} claims {info.file_size} bytes unpacked, far more than any model config",
             "the archive is damaged or hostile; re-save the model",
         )
-    with zf.open(info) as member:
-        data = member.read(MAX_CONFIG_BYTES + 1)
+    chunks, size = [], 0
+    with zf.open(info) as member:  # in small reads: a lying header never makes us inflate 64 MB at once
+        while size <= MAX_CONFIG_BYTES and (chunk := member.read(1 << 20)):
+            chunks.append(chunk)
+            size += len(chunk)
+    data = b"".join(chunks)
     if len(data) > MAX_CONFIG_BYTES:
         raise NotAModelError(f"{path}: {name} is larger than its header says", "re-save the model")
     return data

@@ -240,10 +240,20 @@ def repair(config: Config, loader: str, era: str = "keras2") -> tuple[Config, li
     for rule in RULES:
         if loader not in rule.loaders or era not in rule.eras:
             continue
-        config, changed = rule(config)
+        try:
+            config, changed = rule(config)
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
+            raise _malformed(f"{rule.name}: {type(e).__name__}") from None
         if changed:
             applied.append(rule.name)
     return config, applied
+
+
+def _malformed(detail: str):
+    """A config whose structure no Keras writes (a list where a name belongs...): hostile or damaged."""
+    from modelport.errors import NotAModelError
+
+    return NotAModelError(f"the saved model config is malformed ({detail})", "re-save the model with Keras")
 
 
 def describe_rules() -> list[dict[str, str]]:

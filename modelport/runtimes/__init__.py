@@ -25,15 +25,17 @@ RUNTIME_MODULES = {
     "jpmml": "modelport.runtimes.jpmml",
     "pmml4s": "modelport.runtimes.pmml4s",
     "java": "modelport.runtimes.java",  # the plain Java program (ScorePmml) in a subprocess
+    "tf_c_api": "modelport.runtimes.tf_c_api",  # a C program on the TensorFlow C API (what TF Java wraps)
 }
 
-# artifact format -> the runtimes that serve it in production, in the order validation runs them
+# artifact format -> the runtimes that serve it in production, in the order validation runs them.
+# tf_c_api and java run outside Python; validation skips them (and says why) without gcc or a JVM.
 RUNTIMES_FOR_FORMAT = {
-    "savedmodel": ["tensorflow"],
-    "pb": ["tensorflow"],
+    "savedmodel": ["tensorflow", "tf_c_api"],
+    "pb": ["tensorflow", "tf_c_api"],
     "ckpt": ["tensorflow"],
     "onnx": ["onnxruntime"],
-    "pmml": ["jpmml", "pmml4s"],
+    "pmml": ["jpmml", "pmml4s", "java"],
 }
 
 

@@ -52,6 +52,9 @@ class GraphSession:
 
 
 def load(artifact: Any):
+    from modelport.tfimport import import_tensorflow
+
+    import_tensorflow()
     if artifact.format == "savedmodel":
         return SignatureSession(artifact)
     if artifact.format in ("pb", "ckpt"):

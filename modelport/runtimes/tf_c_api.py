@@ -1,4 +1,4 @@
-"""The TensorFlow C API, outside Python: a small C program (``native/tf_run.c``) loads a SavedModel
+"""The TensorFlow C API, outside Python: a small C program (``modelport/_native/tf_run.c``) loads a SavedModel
 (tag ``serve``) or a frozen pb and runs it, as TF Java and the other bindings would.
 
 The program is compiled with ``gcc`` against the C API that the tensorflow wheel ships, at first
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-SOURCE = Path(__file__).resolve().parents[2] / "native" / "tf_run.c"
+SOURCE = Path(__file__).resolve().parents[1] / "_native" / "tf_run.c"
 FORMATS = ("savedmodel", "pb")
 _TF_DTYPES = {"float32": 1, "float64": 2, "int32": 3, "uint8": 4, "int16": 5, "int8": 6, "int64": 9,
               "bool": 10, "uint16": 17, "float16": 19, "uint32": 22, "uint64": 23}

@@ -1,9 +1,9 @@
 """Which runtimes validate which artifact, and whether each one can run on this machine.
 
-Beyond the Python runtimes of ``modelport.runtimes.RUNTIMES_FOR_FORMAT``, two production-side
-runtimes join by default when the machine has what they need: the TensorFlow C API program
-(``tf_c_api``, needs gcc) for SavedModel and pb, and a plain JVM (``java``) for PMML. When they
-cannot run, the report says so and why; when the user asked for them by name, that is an error.
+``modelport.runtimes.RUNTIMES_FOR_FORMAT`` names them; two run outside Python and join only when
+the machine has what they need: the TensorFlow C API program (``tf_c_api``, needs gcc) for
+SavedModel and pb, and a plain JVM (``java``) for PMML. When one cannot run, the report says so and
+why; when the user asked for it by name, that is an error.
 """
 
 from __future__ import annotations
@@ -16,23 +16,18 @@ from typing import Any
 from modelport.errors import BadInputError
 from modelport.runtimes import RUNTIME_MODULES, RUNTIMES_FOR_FORMAT
 
-EXTRA_MODULES = {
-    "tf_c_api": "modelport.runtimes.tf_c_api",
-    "java": "modelport.runtimes.java",
-}
-EXTRA_FOR_FORMAT = {"savedmodel": ["tf_c_api"], "pb": ["tf_c_api"], "pmml": ["java"]}
 
 
 def module_for(runtime: str) -> str | None:
-    return RUNTIME_MODULES.get(runtime) or EXTRA_MODULES.get(runtime)
+    return RUNTIME_MODULES.get(runtime)
 
 
 def all_runtimes() -> list[str]:
-    return list(dict.fromkeys([*RUNTIME_MODULES, *EXTRA_MODULES]))
+    return [r for r in RUNTIME_MODULES if r != "keras"]
 
 
 def runtimes_for(fmt: str) -> list[str]:
-    return list(dict.fromkeys([*RUNTIMES_FOR_FORMAT.get(fmt, []), *EXTRA_FOR_FORMAT.get(fmt, [])]))
+    return list(RUNTIMES_FOR_FORMAT.get(fmt, []))
 
 
 def unavailable(runtime: str) -> str | None:
