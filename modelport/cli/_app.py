@@ -61,12 +61,31 @@ def run(argv: list[str] | None = None, prefix: list[str] | None = None) -> None:
     if debug:
         os.environ["MODELPORT_DEBUG"] = "1"  # keeps TensorFlow's start-up messages (modelport.tfimport)
     try:
-        app(args=[*(prefix or []), *args], prog_name="modelport", standalone_mode=True)
-    except ModelportError as error:
-        if debug:
-            raise
-        fail(error)
-    except KeyboardInterrupt:
-        _stderr().print("interrupted")
-        raise SystemExit(130) from None
+        try:
+            app(args=[*(prefix or []), *args], prog_name="modelport", standalone_mode=True)
+        except ModelportError as error:
+            if debug:
+                raise
+            fail(error)
+        except KeyboardInterrupt:
+            _stderr().print("interrupted")
+            raise SystemExit(130) from None
+    except SystemExit as done:
+        if argv is None:  # a real process, not a caller's run([...])
+            _exit_fast(done.code)
+        raise
+
+
+def _exit_fast(code: object) -> None:
+    """Once TensorFlow is loaded, interpreter teardown costs about a second (destroying its C++
+    state), every run. Flush, run the atexit handlers (temporary files are removed there), and
+    leave without it."""
+    if "tensorflow" not in sys.modules:
+        return
+    import atexit
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
 

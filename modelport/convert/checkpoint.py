@@ -37,13 +37,16 @@ class CheckpointConverter:
         graph = tf.Graph()
         with graph.as_default():
             input_map = {}
+            values = {}  # variable -> its value, fed to the initializer so the meta graph holds no weights
             for node in graph_def.node:
                 if node.name not in const_to_weight:
                     continue
                 value = tensor_util.MakeNdarray(node.attr["value"].tensor)
                 variable = tf.compat.v1.get_variable(
-                    f"weights/{const_to_weight[node.name]}", initializer=value, use_resource=True
+                    f"weights/{const_to_weight[node.name]}", shape=value.shape, dtype=value.dtype,
+                    initializer=tf.compat.v1.zeros_initializer(), use_resource=True
                 )
+                values[variable] = value
                 # keep the node as a typed placeholder so the import can map it to the variable
                 node.op = "Placeholder"
                 del node.attr["value"]
@@ -56,7 +59,9 @@ class CheckpointConverter:
             saver = tf.compat.v1.train.Saver(sharded=False)
             saver_def = saver.as_saver_def()  # the ops a non-Python caller runs to restore
             with tf.compat.v1.Session(graph=graph) as session:
-                session.run(tf.compat.v1.global_variables_initializer())
+                # feeding each initializer's value input sets the weights without storing them as
+                # constants in the meta graph (which would double the checkpoint's size)
+                session.run([v.initializer for v in values], {v.initializer.inputs[1]: x for v, x in values.items()})
                 saver.save(session, str(dest / PREFIX), write_state=False)
         return Artifact(
             path=dest, format=self.target, inputs=list(spec.inputs), outputs=list(spec.outputs),

@@ -34,7 +34,7 @@ class SavedModelConverter:
         module = tf.Module()
         # track the tf.Variables themselves: the C API / TF Java loader cannot restore Keras 3 wrappers
         module.model_variables = [tf_variable(w) for w in model.weights]
-        module.serve = traced.function
+        module.serve = traced.concrete  # a ConcreteFunction is saved as traced; the tf.function would be traced again
         tf.saved_model.save(module, str(dest), signatures={SIGNATURE: traced.concrete})
         inputs, outputs = _signature_tensors(dest, [s.name for s in traced.input_signature],
                                              [t.name for t in spec.outputs])

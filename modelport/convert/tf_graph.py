@@ -8,7 +8,8 @@ after the Keras inputs (sanitised to TF op names) with a dynamic batch dimension
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 from modelport.spec import ModelSpec
@@ -28,9 +29,28 @@ class TracedModel:
     concrete: Any  # its ConcreteFunction
     input_signature: list[Any]  # tf.TensorSpec per Keras input, named op_name(input)
     output_ops: list[str]  # graph op name per Keras output (the tf.identity), in spec order
+    frozen: dict = field(default_factory=dict)  # lower_control_flow -> (graph_def, const_to_weight)
+
+
+# Converting to several targets traces (and freezes) the model once: about 1 s saved per target on
+# MobileNetV2. Keyed weakly on the model, so the cache lives exactly as long as the loaded model.
+_TRACES: weakref.WeakKeyDictionary[Any, tuple[ModelSpec, TracedModel]] = weakref.WeakKeyDictionary()
+# functional control flow, and what lowering turns it into
+_CONTROL_FLOW = {"While", "StatelessWhile", "If", "StatelessIf", "Case", "StatelessCase",
+                 "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"}
 
 
 def trace(model: Any, spec: ModelSpec) -> TracedModel:
+    """One trace per loaded model and spec: every TF target (and ONNX) reuses it."""
+    cached = _TRACES.get(model)
+    if cached is not None and cached[0] is spec:
+        return cached[1]
+    traced = _trace(model, spec)
+    _TRACES[model] = (spec, traced)
+    return traced
+
+
+def _trace(model: Any, spec: ModelSpec) -> TracedModel:
     from modelport.tfimport import import_tensorflow
 
     tf = import_tensorflow()
@@ -74,6 +94,24 @@ def freeze(traced: TracedModel, model: Any, lower_control_flow: bool = True) -> 
 
     ``lower_control_flow`` turns functional While/If into TF1 control-flow ops (what older TF
     runtimes load); tf2onnx wants them functional."""
+    if lower_control_flow not in traced.frozen:
+        other = traced.frozen.get(not lower_control_flow)
+        if other is not None and not _has_control_flow(other[0]):  # lowering changes nothing
+            traced.frozen[lower_control_flow] = other
+        else:
+            traced.frozen[lower_control_flow] = _freeze(traced, model, lower_control_flow)
+    graph_def, const_to_weight = traced.frozen[lower_control_flow]
+    copy = type(graph_def)()
+    copy.CopyFrom(graph_def)  # callers may edit their graph (the checkpoint converter does)
+    return copy, dict(const_to_weight)
+
+
+def _has_control_flow(graph_def: Any) -> bool:
+    nodes = [*graph_def.node, *(n for f in graph_def.library.function for n in f.node_def)]
+    return any(n.op in _CONTROL_FLOW for n in nodes)
+
+
+def _freeze(traced: TracedModel, model: Any, lower_control_flow: bool) -> tuple[Any, dict[str, str]]:
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     by_handle = {id(tf_variable(w).handle): _weight_path(w) for w in model.weights}

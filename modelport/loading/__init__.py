@@ -7,6 +7,7 @@ Pipeline: ``read_saved`` -> ``safety.check`` -> ``repairs.repair`` (per loader) 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,7 +200,7 @@ def load(
         except BadInputError as e:
             failures.append(f"{name}: {e.message}")
             continue
-        spec = describe_model(model, _spec(saved, p))
+        spec = describe_model(model, copy.deepcopy(expected))
         spec.loader, spec.repairs = name, applied
         spec.trust = {"trust_code": bool(trust_code), **record, "accepted": [pr.to_dict() for pr in accepted]}
         return LoadedModel(model, spec, saved, warnings)
