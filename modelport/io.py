@@ -11,8 +11,8 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 TMP_PREFIX = ".modelport-tmp-"
 
@@ -133,7 +133,7 @@ class Staging:
     def cleanup(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "Staging":
+    def __enter__(self) -> Staging:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

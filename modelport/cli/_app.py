@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -27,16 +27,16 @@ app = typer.Typer(
 )
 
 # Loading options shared by every command that reads a Keras model file.
-ArchitectureOpt = Annotated[Optional[Path], typer.Option(
+ArchitectureOpt = Annotated[Path | None, typer.Option(
     "--architecture", help="Keras to_json() architecture file, for a weights-only .h5.", show_default=False)]
 TrustCodeOpt = Annotated[bool, typer.Option(
     "--trust-code", help="Allow Lambda layers: runs Python code stored in the model file. Only for files you trust.")]
-CustomObjectsOpt = Annotated[Optional[Path], typer.Option(
+CustomObjectsOpt = Annotated[Path | None, typer.Option(
     "--custom-objects", help="A .py file defining the model's custom layer classes (it is imported, so it runs).",
     show_default=False)]
 
 
-def load_options(architecture: Optional[Path], trust_code: bool, custom_objects: Optional[Path]):
+def load_options(architecture: Path | None, trust_code: bool, custom_objects: Path | None):
     from modelport.api import LoadOptions
 
     return LoadOptions(architecture, trust_code, custom_objects)

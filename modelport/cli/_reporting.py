@@ -39,3 +39,17 @@ def write_reports(report: Any, json_path: Path | None, junit: Path | None, html:
 def split(values: list[str] | None) -> list[str] | None:
     items = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
     return items or None
+
+
+def finish(report: Any, json_path: Path | None, junit: Path | None, html: Path | None, as_json: bool) -> None:
+    """Write the requested report files, print the table (or the JSON), exit 0 on pass, 1 on fail."""
+    import typer
+
+    write_reports(report, json_path, junit, html)
+    if as_json:
+        from modelport.validators.reports.json_report import to_json
+
+        typer.echo(to_json(report), nl=False)
+    else:
+        report.render()
+    raise typer.Exit(0 if report.passed else 1)

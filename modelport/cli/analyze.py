@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,7 +14,7 @@ from modelport.errors import BadInputError
 @app.command()
 def analyze(
     model: Annotated[Path, typer.Argument(help="A Keras model file (.h5, .keras, or to_json() .json).", show_default=False)],
-    to: Annotated[Optional[str], typer.Option("--to", help="Targets, comma-separated (default: all).", show_default=False)] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Targets, comma-separated (default: all).", show_default=False)] = None,
     fmt: Annotated[str, typer.Option("--format", help="table (for people) or json (schema modelport.analysis/1).")] = "table",
     architecture: ArchitectureOpt = None,
     trust_code: TrustCodeOpt = False,

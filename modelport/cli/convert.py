@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,14 +11,14 @@ from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, TrustCodeOpt, 
 from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RuntimesOpt
 
 
-def _split(values: Optional[list[str]]) -> Optional[list[str]]:
+def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
     items = [v.strip() for value in values for v in value.split(",") if v.strip()]
     return items or None
 
 
-def _names_from(value: Optional[str]) -> Optional[list[str]]:
+def _names_from(value: str | None) -> list[str] | None:
     """--feature-names/--class-labels take a comma list or @file (one name per line)."""
     if value is None:
         return None
@@ -37,15 +37,15 @@ def _names_from(value: Optional[str]) -> Optional[list[str]]:
 def convert(
     model: Annotated[Path, typer.Argument(help="Keras model file: .h5/.hdf5 (any Keras era), .keras, or .json with --architecture.", show_default=False)],
     to: Annotated[list[str], typer.Option("--to", "-t", help="Targets, comma separated: savedmodel, pb, ckpt, onnx, pmml, or 'all' (every target that can express the model).")] = ["all"],  # noqa: B006
-    out_dir: Annotated[Optional[Path], typer.Option("--out-dir", "-o", help="Output directory [default: ./<model name>-modelport].", show_default=False)] = None,
-    opset: Annotated[Optional[int], typer.Option(help="ONNX opset [default: highest both tf2onnx and onnxruntime support].", show_default=False)] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", "-o", help="Output directory [default: ./<model name>-modelport].", show_default=False)] = None,
+    opset: Annotated[int | None, typer.Option(help="ONNX opset [default: highest both tf2onnx and onnxruntime support].", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing artifacts.")] = False,
     validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Check every artifact's numbers against Keras in its runtime.")] = True,
-    class_labels: Annotated[Optional[str], typer.Option("--class-labels", help="PMML class labels: a,b,c or @labels.txt.", show_default=False)] = None,
-    feature_names: Annotated[Optional[str], typer.Option("--feature-names", help="PMML input field names: x,y,z or @names.txt.", show_default=False)] = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Validation inputs: .npz/.npy/.csv/.parquet [default: seeded synthetic data].", show_default=False)] = None,
-    atol: Annotated[Optional[list[str]], typer.Option("--atol", help="Absolute tolerance: 1e-5, or per output/format: score=1e-4, onnx=1e-4 (repeatable).", show_default=False)] = None,
-    rtol: Annotated[Optional[list[str]], typer.Option("--rtol", help="Relative tolerance, same forms as --atol.", show_default=False)] = None,
+    class_labels: Annotated[str | None, typer.Option("--class-labels", help="PMML class labels: a,b,c or @labels.txt.", show_default=False)] = None,
+    feature_names: Annotated[str | None, typer.Option("--feature-names", help="PMML input field names: x,y,z or @names.txt.", show_default=False)] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Validation inputs: .npz/.npy/.csv/.parquet [default: seeded synthetic data].", show_default=False)] = None,
+    atol: Annotated[list[str] | None, typer.Option("--atol", help="Absolute tolerance: 1e-5, or per output/format: score=1e-4, onnx=1e-4 (repeatable).", show_default=False)] = None,
+    rtol: Annotated[list[str] | None, typer.Option("--rtol", help="Relative tolerance, same forms as --atol.", show_default=False)] = None,
     runtimes: RuntimesOpt = None,
     report_json: JsonOpt = None,
     junit: JunitOpt = None,

@@ -26,16 +26,9 @@ def gate(
 
     Exit 0 pass, 1 fail (each changed or drifting artifact is named), 2 bad input.
     """
-    from modelport.cli._reporting import progress_bar, split, write_reports
+    from modelport.cli._reporting import finish, progress_bar, split
     from modelport.gate import gate as run_gate
 
     with progress_bar("gate") as progress:
         report = run_gate(target, policy=policy, runtimes=split(runtimes), progress=progress)
-    write_reports(report, report_json, junit, report_html)
-    if as_json:
-        from modelport.validators.reports.json_report import to_json
-
-        typer.echo(to_json(report), nl=False)
-    else:
-        report.render()
-    raise typer.Exit(0 if report.passed else 1)
+    finish(report, report_json, junit, report_html, as_json)

@@ -39,7 +39,7 @@ def validate(
     Exit 0 when every artifact matches within tolerance, 1 when one does not (or its runtime
     crashed), 2 on bad input (data of the wrong shape, an artifact from another model, a missing runtime).
     """
-    from modelport.cli._reporting import progress_bar, split, write_reports
+    from modelport.cli._reporting import finish, progress_bar, split
     from modelport.validators.discover import validate_paths
     from modelport.validators.tolerance import from_cli
 
@@ -50,11 +50,4 @@ def validate(
             data=data, tolerance=tolerance, runtimes=split(runtimes), batch_sizes=(1, batch_size),
             seed=seed, progress=progress, localize=localize,
         )
-    write_reports(report, report_json, junit, report_html)
-    if as_json:
-        from modelport.validators.reports.json_report import to_json
-
-        typer.echo(to_json(report), nl=False)
-    else:
-        report.render()
-    raise typer.Exit(0 if report.passed else 1)
+    finish(report, report_json, junit, report_html, as_json)

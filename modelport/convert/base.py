@@ -72,7 +72,7 @@ class Artifact:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], base: Path | None = None) -> "Artifact":
+    def from_dict(cls, d: dict[str, Any], base: Path | None = None) -> Artifact:
         path = Path(d["path"])
         if base is not None and not path.is_absolute():
             path = base / path

@@ -9,21 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from modelport.convert.base import Artifact, ExportOptions, Finding
+from modelport.convert.base import Artifact, ExportOptions
+from modelport.convert.tf_graph import TracedTarget
 from modelport.spec import ModelSpec
 
 PREFIX = "model"  # files: model.meta, model.index, model.data-00000-of-00001
 
 
-class CheckpointConverter:
+class CheckpointConverter(TracedTarget):
     target = "ckpt"
     suffix = ""  # a directory
     description = "TF1 checkpoint + meta graph (tf.compat.v1 Saver, TF Java)"
-
-    def check(self, spec: ModelSpec) -> list[Finding]:
-        from modelport.convert.tf_graph import standard_checks
-
-        return standard_checks(spec, self.target)
 
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         import tensorflow as tf

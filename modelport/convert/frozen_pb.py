@@ -5,19 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from modelport.convert.base import Artifact, ExportOptions, Finding
+from modelport.convert.base import Artifact, ExportOptions
+from modelport.convert.tf_graph import TracedTarget
 from modelport.spec import ModelSpec
 
 
-class FrozenGraphConverter:
+class FrozenGraphConverter(TracedTarget):
     target = "pb"
     suffix = ".pb"
     description = "frozen TensorFlow GraphDef (TF Java, TF C API, tf.compat.v1)"
-
-    def check(self, spec: ModelSpec) -> list[Finding]:
-        from modelport.convert.tf_graph import standard_checks
-
-        return standard_checks(spec, self.target)
 
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         from modelport.convert.tf_graph import freeze, library_versions, trace

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from modelport.convert.base import Artifact, ExportOptions, Finding
+from modelport.convert.base import Artifact, ExportOptions
+from modelport.convert.tf_graph import TracedTarget
 from modelport.errors import BadInputError
 from modelport.spec import ModelSpec
 
@@ -37,20 +38,15 @@ def default_opset() -> int:
     return min(tf2onnx_max_opset(), onnxruntime_max_opset())
 
 
-class OnnxConverter:
+class OnnxConverter(TracedTarget):
     target = "onnx"
     suffix = ".onnx"
     description = "ONNX (ONNX Runtime in Java, C#, C++, JS, ...)"
 
-    def check(self, spec: ModelSpec) -> list[Finding]:
-        from modelport.convert.tf_graph import standard_checks
-
-        return standard_checks(spec, self.target)
-
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         import onnx
         import tf2onnx
-        
+
         from modelport.convert.tf_graph import freeze, library_versions, trace
 
         opset = options.opset or default_opset()

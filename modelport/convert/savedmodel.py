@@ -9,21 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from modelport.convert.base import Artifact, ExportOptions, Finding
+from modelport.convert.base import Artifact, ExportOptions
+from modelport.convert.tf_graph import TracedTarget
 from modelport.spec import ModelSpec
 
 SIGNATURE = "serving_default"
 
 
-class SavedModelConverter:
+class SavedModelConverter(TracedTarget):
     target = "savedmodel"
     suffix = ""  # a directory
     description = "TensorFlow SavedModel (TF Serving, TF Java, TF C API)"
-
-    def check(self, spec: ModelSpec) -> list[Finding]:
-        from modelport.convert.tf_graph import standard_checks
-
-        return standard_checks(spec, self.target)
 
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         import tensorflow as tf

@@ -182,12 +182,16 @@ def library_versions(*names: str) -> dict[str, str]:
     return out
 
 
-def standard_checks(spec: ModelSpec, target: str) -> list:
-    """Verdicts for the TensorFlow-graph targets: every Keras layer traces, so every layer is native.
+class TracedTarget:
+    """Base of the targets built from the traced TensorFlow graph (savedmodel, pb, ckpt, onnx).
 
-    Layers that need user code (Lambda, custom classes) only get here once the user trusted them at
-    load time; they then trace like any other layer.
+    Every Keras layer traces, so every layer is native for them. Layers that need user code
+    (Lambda, custom classes) only reach a converter once the user trusted them at load time.
     """
-    from modelport.convert.base import NATIVE, Finding
 
-    return [Finding(target, layer.name, layer.class_name, NATIVE) for layer in spec.layers]
+    target = ""
+
+    def check(self, spec: ModelSpec) -> list:
+        from modelport.convert.base import NATIVE, Finding
+
+        return [Finding(self.target, layer.name, layer.class_name, NATIVE) for layer in spec.layers]

@@ -183,8 +183,8 @@ def load(
 ) -> LoadedModel:
     """Load a Keras model file safely with the loader its saved version calls for (or ``loader``)."""
     from modelport.loading.attempt import attempt
-    from modelport.tfimport import import_tensorflow
     from modelport.loading.custom_objects import load_custom_objects
+    from modelport.tfimport import import_tensorflow
 
     saved, p = read_model(path, architecture)
     accepted = safety.check(saved.model_config or {}, trust_code=trust_code, custom_names=_custom_names(custom_objects))

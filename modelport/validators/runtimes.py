@@ -17,7 +17,6 @@ from modelport.errors import BadInputError
 from modelport.runtimes import RUNTIME_MODULES, RUNTIMES_FOR_FORMAT
 
 
-
 def module_for(runtime: str) -> str | None:
     return RUNTIME_MODULES.get(runtime)
 
