@@ -24,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts say "[default: ...]" and "[tool.modelport]" literally
 )
 
 # Loading options shared by every command that reads a Keras model file.

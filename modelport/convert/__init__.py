@@ -6,6 +6,7 @@ Converters are instantiated lazily, and their modules import heavy libraries onl
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -47,7 +48,10 @@ def _load(ref: str) -> Converter:
     return _validate(obj() if isinstance(obj, type) else obj, ref)
 
 
+@functools.lru_cache(maxsize=1)
 def _registry() -> dict[str, str | object]:
+    """Built-ins plus installed plug-ins. Scanning entry points costs ~15 ms and installed
+    distributions do not change while a process runs, so it is done once."""
     reg: dict[str, str | object] = {}
     for target, ref in _BUILTIN.items():
         if importlib.util.find_spec(ref.partition(":")[0]) is not None:
