@@ -51,6 +51,7 @@ def trace(model: Any, spec: ModelSpec) -> TracedModel:
 
 
 def _trace(model: Any, spec: ModelSpec) -> TracedModel:
+    from modelport.runtimes.keras import call
     from modelport.tfimport import import_tensorflow
 
     tf = import_tensorflow()
@@ -63,13 +64,7 @@ def _trace(model: Any, spec: ModelSpec) -> TracedModel:
 
     @tf.function(input_signature=signature, autograph=False)
     def serve(*args):
-        result = model(list(args) if len(args) > 1 else args[0], training=False)
-        if isinstance(result, dict):
-            tensors = [result[name] for name in output_names]
-        elif isinstance(result, (list, tuple)):
-            tensors = list(result)
-        else:
-            tensors = [result]
+        tensors = call(model, list(args))
         outputs = {}
         output_ops.clear()
         for name, tensor in zip(output_names, tensors):

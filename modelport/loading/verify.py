@@ -61,11 +61,9 @@ def _feeds_embedding(model: Any, tensor: Any) -> bool:
 def forward(model: Any, inputs: list[Any]) -> list[Any]:
     import numpy as np
 
-    # a Keras 3 functional model saved with a one-element input list wants a list back
-    as_list = len(inputs) > 1 or isinstance(getattr(model, "_inputs_struct", None), list)
-    result = model(list(inputs) if as_list else inputs[0], training=False)
-    outs = result if isinstance(result, (list, tuple)) else [result]
-    return [np.asarray(o) for o in outs]
+    from modelport.runtimes.keras import call
+
+    return [np.asarray(o) for o in call(model, list(inputs))]
 
 
 def nonfinite_weights(model: Any) -> bool:

@@ -9,6 +9,20 @@ import numpy as np
 CHUNK = 4096  # rows per call: bounded memory on large validation sets
 
 
+def call(model: Any, inputs: list[Any]) -> list[Any]:
+    """Run ``model`` in inference mode on one array per input; one result per output.
+
+    Inputs are passed in the structure the model was built with: a functional model saved with a
+    one-element input list wants a list back (Keras 3 warns otherwise), any other single-input
+    model a bare tensor.
+    """
+    as_list = len(inputs) > 1 or isinstance(getattr(model, "_inputs_struct", None), (list, tuple))
+    result = model(list(inputs) if as_list else inputs[0], training=False)
+    if isinstance(result, dict):  # Keras 3 functional models with dict outputs
+        result = [result[name] for name in getattr(model, "output_names", result)]
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
 class KerasSession:
     def __init__(self, model: Any, input_names: list[str], output_names: list[str]):
         self.model = model
@@ -20,12 +34,7 @@ class KerasSession:
         parts: list[list[np.ndarray]] = []
         for start in range(0, max(n, 1), CHUNK):
             xs = [inputs[name][start:start + CHUNK] for name in self.input_names]
-            result = self.model(xs if len(xs) > 1 else xs[0], training=False)
-            if isinstance(result, dict):
-                result = [result[name] for name in self.output_names]
-            elif not isinstance(result, (list, tuple)):
-                result = [result]
-            parts.append([np.asarray(r) for r in result])
+            parts.append([np.asarray(r) for r in call(self.model, xs)])
         return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(self.output_names)}
 
 

@@ -68,10 +68,9 @@ def _seeded_inputs(model: Any, spec: ModelSpec) -> list[np.ndarray]:
 
 
 def _keras_outputs(model: Any, arrays: list[np.ndarray]) -> list[np.ndarray]:
-    result = model(arrays if len(arrays) > 1 else arrays[0], training=False)
-    if not isinstance(result, (list, tuple)):
-        result = [result]
-    return [np.asarray(r, np.float64).reshape(len(arrays[0]), -1) for r in result]
+    from modelport.runtimes.keras import call
+
+    return [np.asarray(r, np.float64).reshape(len(arrays[0]), -1) for r in call(model, arrays)]
 
 
 def build_documents(model: Any, spec: ModelSpec, options: ExportOptions,
