@@ -56,25 +56,30 @@ def _json(value: Any, what: str, path: Path) -> dict[str, Any] | None:
 def read_hdf5(path: Path) -> SavedFile:
     import h5py  # light: no TensorFlow
 
+    damaged = NotAModelError(f"{path} is a damaged or truncated HDF5 file", "download or save the model again")
     try:
         f = h5py.File(path, "r")
     except OSError:
-        raise NotAModelError(
-            f"{path} is a damaged or truncated HDF5 file", "download or save the model again"
-        ) from None
+        raise damaged from None
     with f:
-        attrs = f.attrs
-        weights = f["model_weights"] if "model_weights" in f else f
-        names = [_text(n) or "" for n in weights.attrs.get("layer_names", [])]
-        return SavedFile(
-            path=path,
-            container="hdf5",
-            keras_version=_text(attrs.get("keras_version")) or _text(weights.attrs.get("keras_version")),
-            backend=_text(attrs.get("backend")) or _text(weights.attrs.get("backend")),
-            model_config=_json(attrs.get("model_config"), "model config", path),
-            training_config=_json(attrs.get("training_config"), "training config", path),
-            weight_layer_names=names,
-        )
+        try:
+            attrs = f.attrs
+            weights = f["model_weights"] if "model_weights" in f else f
+            names = [_text(n) or "" for n in weights.attrs.get("layer_names", [])]
+            raw = {key: attrs.get(key) for key in ("keras_version", "backend", "model_config", "training_config")}
+            fallback = {key: weights.attrs.get(key) for key in ("keras_version", "backend")}
+        except (OSError, KeyError, ValueError, RuntimeError, TypeError):
+            # h5py reports corrupt object headers as any of these (found by fuzzing)
+            raise damaged from None
+    return SavedFile(
+        path=path,
+        container="hdf5",
+        keras_version=_text(raw["keras_version"]) or _text(fallback["keras_version"]),
+        backend=_text(raw["backend"]) or _text(fallback["backend"]),
+        model_config=_json(raw["model_config"], "model config", path),
+        training_config=_json(raw["training_config"], "training config", path),
+        weight_layer_names=names,
+    )
 
 
 def _read_member(zf: zipfile.ZipFile, name: str, path: Path) -> bytes | None:

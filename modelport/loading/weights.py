@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from modelport.errors import BadInputError
+from modelport.errors import BadInputError, NotAModelError
 
 CONV_CLASSES = {
     "Conv1D",
@@ -34,19 +34,26 @@ def read_h5_weights(path: str | Path) -> dict[str, list[Any]]:
     import h5py
     import numpy as np
 
-    with h5py.File(path, "r") as f:
-        g = f["model_weights"] if "model_weights" in f else f
-        out: dict[str, list[Any]] = {}
-        names = [_text(n) for n in g.attrs.get("layer_names", [])]
-        if "top_level_model_weights" in g and "top_level_model_weights" not in names:
-            names.append("top_level_model_weights")
-        for name in names:
-            if name not in g:
-                continue
-            weight_names = [_text(w) for w in g[name].attrs.get("weight_names", [])]
-            if weight_names:
-                out[name] = [np.asarray(g[name][w]) for w in weight_names]
-        return out
+    try:
+        with h5py.File(path, "r") as f:
+            g = f["model_weights"] if "model_weights" in f else f
+            out: dict[str, list[Any]] = {}
+            names = [_text(n) for n in g.attrs.get("layer_names", [])]
+            if "top_level_model_weights" in g and "top_level_model_weights" not in names:
+                names.append("top_level_model_weights")
+            for name in names:
+                if name not in g:
+                    continue
+                weight_names = [_text(w) for w in g[name].attrs.get("weight_names", [])]
+                if weight_names:
+                    out[name] = [np.asarray(g[name][w]) for w in weight_names]
+            return out
+    except (OSError, KeyError, ValueError, RuntimeError, TypeError) as e:  # h5py's ways of saying "corrupt"
+        raise NotAModelError(
+            f"{path}: the weights in this HDF5 file are damaged or unreadable ({type(e).__name__}: "
+            f"{str(e).splitlines()[0][:120] if str(e) else ''})",
+            "download or save the model again",
+        ) from None
 
 
 def saved_weight_count(saved: dict[str, list[Any]]) -> int:
