@@ -190,6 +190,7 @@ def load(
     accepted = safety.check(saved.model_config or {}, trust_code=trust_code, custom_names=_custom_names(custom_objects))
     objects, record = load_custom_objects(custom_objects)
     safety.check(saved.model_config or {}, trust_code=trust_code, custom_names=objects)
+    probe_weights(saved)  # every HDF5 dataset is read once in a sandboxed child before Keras reads it
     import_tensorflow()  # only now: a refused file never costs (or runs) a TensorFlow import
     expected = _spec(saved, p)
     order = [loader] if loader else plan.loader_order(saved)
@@ -211,6 +212,30 @@ def load(
             "with a built-in's name; supply it with --custom-objects module.py"
         )
     raise BadInputError(f"{p}: no loader could load it: " + "; ".join(failures), hint)
+
+
+def probe_weights(saved: SavedFile) -> None:
+    """Read the weights' HDF5 (the file itself, or a .keras zip's model.weights.h5) in a child
+    process with time and memory limits, so a crafted file cannot hang or exhaust this one."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    from modelport.loading.hdf5_probe import probe
+
+    if saved.container == "hdf5":
+        probe(saved.path, "data")
+        return
+    if saved.container != "zip":
+        return
+    with zipfile.ZipFile(saved.path) as archive:
+        if "model.weights.h5" not in archive.namelist():
+            return
+        with tempfile.TemporaryDirectory(prefix="modelport-probe-") as tmp:
+            extracted = Path(tmp) / "model.weights.h5"
+            with archive.open("model.weights.h5") as src, open(extracted, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            probe(extracted, "data")
 
 
 def _custom_names(custom_objects: Any) -> list[str]:

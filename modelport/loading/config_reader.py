@@ -54,31 +54,19 @@ def _json(value: Any, what: str, path: Path) -> dict[str, Any] | None:
 
 
 def read_hdf5(path: Path) -> SavedFile:
-    import h5py  # light: no TensorFlow
+    """The Keras attributes of an HDF5 file, read in a child process (see ``hdf5_probe``)."""
+    from modelport.loading.hdf5_probe import probe
 
-    damaged = NotAModelError(f"{path} is a damaged or truncated HDF5 file", "download or save the model again")
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise damaged from None
-    with f:
-        try:
-            attrs = f.attrs
-            weights = f["model_weights"] if "model_weights" in f else f
-            names = [_text(n) or "" for n in weights.attrs.get("layer_names", [])]
-            raw = {key: attrs.get(key) for key in ("keras_version", "backend", "model_config", "training_config")}
-            fallback = {key: weights.attrs.get(key) for key in ("keras_version", "backend")}
-        except (OSError, KeyError, ValueError, RuntimeError, TypeError):
-            # h5py reports corrupt object headers as any of these (found by fuzzing)
-            raise damaged from None
+    found = probe(path, "meta")
+    attrs, fallback = found["attrs"], found["weights_attrs"]
     return SavedFile(
         path=path,
         container="hdf5",
-        keras_version=_text(raw["keras_version"]) or _text(fallback["keras_version"]),
-        backend=_text(raw["backend"]) or _text(fallback["backend"]),
-        model_config=_json(raw["model_config"], "model config", path),
-        training_config=_json(raw["training_config"], "training config", path),
-        weight_layer_names=names,
+        keras_version=attrs["keras_version"] or fallback["keras_version"],
+        backend=attrs["backend"] or fallback["backend"],
+        model_config=_json(attrs["model_config"], "model config", path),
+        training_config=_json(attrs["training_config"], "training config", path),
+        weight_layer_names=found["layer_names"],
     )
 
 

@@ -42,6 +42,8 @@ def sniff(path: str | Path) -> str:
                 "modelport converts Keras .h5/.keras files; `modelport inspect` reads SavedModels",
             )
         raise NotAModelError(f"{p} is a directory, not a model file", "pass a .h5 or .keras file")
+    if not p.is_file():  # a FIFO or device would block the read below, or never end
+        raise NotAModelError(f"{p} is not a regular file", "pass a .h5 or .keras file")
     try:
         with open(p, "rb") as f:
             head = f.read(1024)
