@@ -3,7 +3,6 @@ that do the work (loading, analyze, convert, runtimes, validators, manifest)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -115,10 +114,6 @@ def _select_targets(analysis: Analysis, targets: list[str], is_all: bool) -> tup
     return [t for t in targets if t not in bad], bad
 
 
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | Path | None = None, *,
             opset: int | None = None, force: bool = False, architecture: str | Path | None = None,
             trust_code: bool = False, custom_objects: str | Path | None = None, validate: bool = True,
@@ -132,6 +127,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     ``modelport.validators.validate_artifacts`` (data, tolerance, runtimes, ...).
     """
     started = time.time()
+
     def say(step: str) -> None:
         if progress:
             progress(step, 0, 0)
@@ -164,21 +160,20 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
             parity = _validate_staged(loaded, artifacts, staging.root, {"progress": progress, **validate_options})
         for artifact in artifacts:
             artifact.path = staging.commit(names[artifact.format], force=force)
-        if parity is not None and getattr(parity, "golden_path", None) is not None:
+        if parity is not None and parity.golden_path is not None:
             staging.commit(Path(parity.golden_path).name, force=True)  # golden inputs/outputs for the gate
-    extra = parity.manifest_fields() if parity is not None and hasattr(parity, "manifest_fields") else {}
+    extra = parity.manifest_fields() if parity is not None else {}
     document = manifest_io.build(
-        source={"path": model_path.name, "sha256": _sha256_file(model_path) if model_path.is_file() else None,
+        source={"path": model_path.name, "sha256": sha256_path(model_path),
                 "keras_version": loaded.spec.keras_version, "backend": loaded.spec.backend,
                 "loader": loaded.spec.loader, "repairs": list(loaded.spec.repairs),
-                "trust": loaded.spec.trust or {"trust_code": trust_code, "custom_objects": None},
-                "warnings": list(getattr(loaded, "warnings", []))},
+                "trust": loaded.spec.trust, "warnings": list(loaded.warnings)},
         model=loaded.spec.summary(), analysis=_portable(analysis.to_dict(), model_path), artifacts=artifacts, out_dir=out,
         previous=_previous_manifest(out), extra=extra,
         run={"created_unix": round(started), "seconds": round(time.time() - started, 3)},
     )
     path = manifest_io.write(document, out)
-    return ConversionResult(artifacts, path, analysis, skipped, parity, list(getattr(loaded, "warnings", [])))
+    return ConversionResult(artifacts, path, analysis, skipped, parity, list(loaded.warnings))
 
 
 def _portable(analysis: dict[str, Any], model_path: Path) -> dict[str, Any]:
