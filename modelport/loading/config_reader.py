@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.errors import BadInputError, NotAModelError
+from modelport.loading.hdf5_probe import _text, probe
 from modelport.loading.sniff import sniff
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024  # far above any real config; a bigger member is hostile
@@ -28,14 +29,6 @@ class SavedFile:
     model_config: dict[str, Any] | None  # None: the file holds weights only
     training_config: dict[str, Any] | None = None
     weight_layer_names: list[str] = field(default_factory=list)  # HDF5 weights, in saved order
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
 
 
 def _json(value: Any, what: str, path: Path) -> dict[str, Any] | None:
@@ -55,8 +48,6 @@ def _json(value: Any, what: str, path: Path) -> dict[str, Any] | None:
 
 def read_hdf5(path: Path) -> SavedFile:
     """The Keras attributes of an HDF5 file, read in a child process (see ``hdf5_probe``)."""
-    from modelport.loading.hdf5_probe import probe
-
     found = probe(path, "meta")
     attrs, fallback = found["attrs"], found["weights_attrs"]
     return SavedFile(
