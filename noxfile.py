@@ -9,7 +9,7 @@ nox.options.sessions = ["lint", "tests"]
 @nox.session
 def tests(session: nox.Session) -> None:
     session.run("bash", "scripts/setup.sh", external=True)
-    session.run("python", "-m", "pytest", *session.posargs, external=True)
+    session.run(".venv/bin/python", "-m", "pytest", *session.posargs, external=True)
 
 
 @nox.session
@@ -20,4 +20,4 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     session.run("bash", "scripts/setup.sh", external=True)
-    session.run("python", "-m", "fixtures.demo", *session.posargs, external=True)
+    session.run(".venv/bin/python", "-m", "fixtures.demo", *session.posargs, external=True)

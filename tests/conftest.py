@@ -17,6 +17,8 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `fixtures` lives at the repository root
+# as in an activated venv: the console scripts (`modelport`, `convert`) beside this Python come first
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 TF_TARGETS = ["savedmodel", "pb", "ckpt", "onnx"]
 RUNTIME = {"savedmodel": "tensorflow", "pb": "tensorflow", "ckpt": "tensorflow", "onnx": "onnxruntime"}
