@@ -10,7 +10,10 @@ modelport never imports TensorFlow.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import types
+
+import modelport.convert as _converters  # the converter registry: light, never imports TensorFlow
+from modelport._version import __version__
 
 _API = ("convert", "inspect", "analyze", "validate", "gate", "load")
 __all__ = [*_API, "__version__"]
@@ -22,3 +25,18 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     raise AttributeError(f"module 'modelport' has no attribute {name!r}")
+
+
+class _CallableModule(types.ModuleType):
+    """``modelport.convert`` is both the converter registry package and the public ``convert()``
+    function: importing the package binds its name on ``modelport``, shadowing the lazy attribute
+    above, so the package itself is made callable here, where the facade lives. The registry never
+    imports ``api``, so there is no import cycle."""
+
+    def __call__(self, *args, **kwargs):
+        from modelport.api import convert
+
+        return convert(*args, **kwargs)
+
+
+_converters.__class__ = _CallableModule

@@ -45,7 +45,7 @@ def build(*, source: dict[str, Any], model: dict[str, Any], analysis: dict[str, 
           artifacts: list[Artifact], out_dir: Path, previous: dict[str, Any] | None = None,
           extra: dict[str, Any] | None = None, run: dict[str, Any] | None = None) -> dict[str, Any]:
     """A manifest for this run; artifacts of other formats from an earlier run of the same source stay."""
-    from modelport import __version__
+    from modelport._version import __version__
 
     entries = {a.format: a.to_dict(relative_to=out_dir) for a in artifacts}
     if previous and previous.get("source", {}).get("sha256") == source.get("sha256"):

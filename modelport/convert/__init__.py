@@ -10,8 +10,6 @@ import functools
 import importlib
 import importlib.util
 import inspect
-import sys
-import types
 from importlib.metadata import entry_points
 
 from modelport.convert.base import Artifact, Converter, ExportOptions, Finding
@@ -93,16 +91,3 @@ def parse_targets(to: str | list[str] | tuple[str, ...]) -> tuple[list[str], boo
             f"choose from {', '.join(available())} or 'all'",
         )
     return list(dict.fromkeys(names)), False
-
-
-class _CallableModule(types.ModuleType):
-    """``modelport.convert`` is both this package and the public ``convert()`` function: once the
-    package is imported it shadows the lazy attribute on ``modelport``, so calling it delegates."""
-
-    def __call__(self, *args, **kwargs):
-        from modelport.api import convert
-
-        return convert(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -51,7 +51,7 @@ def trace(model: Any, spec: ModelSpec) -> TracedModel:
 
 
 def _trace(model: Any, spec: ModelSpec) -> TracedModel:
-    from modelport.runtimes.keras import call
+    from modelport.runtimes.keras_call import call
     from modelport.tfimport import import_tensorflow
 
     tf = import_tensorflow()

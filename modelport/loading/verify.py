@@ -61,7 +61,7 @@ def _feeds_embedding(model: Any, tensor: Any) -> bool:
 def forward(model: Any, inputs: list[Any]) -> list[Any]:
     import numpy as np
 
-    from modelport.runtimes.keras import call
+    from modelport.runtimes.keras_call import call
 
     return [np.asarray(o) for o in call(model, list(inputs))]
 

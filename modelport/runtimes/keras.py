@@ -6,21 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from modelport.runtimes.keras_call import call
+
 CHUNK = 4096  # rows per call: bounded memory on large validation sets
-
-
-def call(model: Any, inputs: list[Any]) -> list[Any]:
-    """Run ``model`` in inference mode on one array per input; one result per output.
-
-    Inputs are passed in the structure the model was built with: a functional model saved with a
-    one-element input list wants a list back (Keras 3 warns otherwise), any other single-input
-    model a bare tensor.
-    """
-    as_list = len(inputs) > 1 or isinstance(getattr(model, "_inputs_struct", None), (list, tuple))
-    result = model(list(inputs) if as_list else inputs[0], training=False)
-    if isinstance(result, dict):  # Keras 3 functional models with dict outputs
-        result = [result[name] for name in getattr(model, "output_names", result)]
-    return list(result) if isinstance(result, (list, tuple)) else [result]
 
 
 class KerasSession:

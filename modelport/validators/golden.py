@@ -59,7 +59,7 @@ def write_golden(out_dir: str | Path, report: Any = None, *, model: Any = None, 
     else:
         if model is None or spec is None:
             raise TypeError("write_golden needs a ParityReport or model and spec")
-        from modelport.validators.parity import reference_outputs
+        from modelport.validators.running import reference_outputs
 
         cases = make_cases(spec, data, tuple(batch_sizes), seed)
         expected, _ = reference_outputs(model, spec, cases)
@@ -82,8 +82,8 @@ def check_golden(artifacts: list[Any], golden_path: str | Path, *, tolerance: An
     import time
 
     from modelport.validators import runtimes as rt
-    from modelport.validators.parity import _label, run_artifact
     from modelport.validators.results import ParityReport
+    from modelport.validators.running import _label, run_artifact
     from modelport.validators.tolerance import Tolerance
 
     started = time.perf_counter()

@@ -12,13 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from modelport.errors import BadInputError, ModelportError
 from modelport.validators import runtimes as rt
-from modelport.validators.compare import compare
 from modelport.validators.inputs import DEFAULT_BATCH, Case, make_cases
-from modelport.validators.results import ArtifactResult, ParityReport
+from modelport.validators.results import ParityReport
+from modelport.validators.running import _label, _one_line, reference_outputs, run_artifact
 from modelport.validators.tolerance import Tolerance, build
 
 Progress = Callable[[str, int, int], None]  # (what is happening, steps done, steps in total)
@@ -68,67 +66,6 @@ def _library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             pass
     return out
-
-
-def reference_outputs(model: Any, spec: Any, cases: list[Case]) -> tuple[list[dict[str, np.ndarray]], float]:
-    from modelport.runtimes.keras import session_for
-
-    session = session_for(model, spec)
-    start = time.perf_counter()
-    outs = [{k: np.asarray(v) for k, v in session.run(c.inputs).items()} for c in cases]
-    return outs, time.perf_counter() - start
-
-
-def run_artifact(planned: rt.Planned, cases: list[Case], expected: list[dict[str, np.ndarray]],
-                 tolerance: Tolerance, classifiers: set[str], label: str | None = None) -> ArtifactResult:
-    """One artifact in one runtime over every case; errors become a failing result."""
-    artifact = planned.artifact
-    result = ArtifactResult(label or str(artifact.path), artifact.format, planned.runtime,
-                            sha256=getattr(artifact, "sha256", "") or "", skipped=planned.skipped)
-    if planned.skipped:
-        return result
-    result.rows = int(sum(next(iter(c.inputs.values())).shape[0] for c in cases))
-    start = time.perf_counter()
-    try:
-        session = rt.load(planned.runtime, artifact)
-    except Exception as e:  # a corrupt artifact or a crashing runtime: a failure, not a pass
-        result.load_seconds = time.perf_counter() - start
-        result.error = f"{planned.runtime} could not load the artifact: {_one_line(e)}"
-        return result
-    result.load_seconds = time.perf_counter() - start
-    verdict = session.verify() if callable(getattr(session, "verify", None)) else None
-    if verdict is not None and verdict.passed is False:  # the PMML's own ModelVerification block
-        result.error = f"{planned.runtime}: the embedded ModelVerification failed: {verdict.message}"
-        return result
-    actual: list[dict[str, np.ndarray]] = []
-    start = time.perf_counter()
-    try:
-        for case in cases:
-            outs = session.run(case.inputs)
-            missing = [t.name for t in artifact.outputs if t.name not in outs] or \
-                      [k for k in expected[0] if k not in outs]
-            if missing:
-                raise RuntimeError(f"no output named {', '.join(missing)}")
-            actual.append({k: np.asarray(v) for k, v in outs.items()})
-    except Exception as e:
-        result.run_seconds = time.perf_counter() - start
-        result.error = f"{planned.runtime} failed while running: {_one_line(e)}"
-        return result
-    finally:
-        close = getattr(session, "close", None)
-        if callable(close):
-            close()
-    result.run_seconds = time.perf_counter() - start
-    for name in expected[0]:
-        bound = tolerance.bound(name, artifact.format)
-        result.outputs.append(compare(name, [a[name] for a in actual], [e[name] for e in expected],
-                                      bound, classifier=name in classifiers))
-    return result
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0] if text else ''}"[:500]
 
 
 def validate_artifacts(model: Any, spec: Any, artifacts: list[Any], *, data: Any = None,
@@ -184,16 +121,6 @@ def validate_artifacts(model: Any, spec: Any, artifacts: list[Any], *, data: Any
         report.golden_sha256 = sha256_path(report.golden_path)
     report.total_seconds = time.perf_counter() - started
     return report
-
-
-def _label(artifact: Any, base: Path | None) -> str:
-    path = Path(artifact.path)
-    if base is not None:
-        try:
-            return path.resolve().relative_to(Path(base).resolve()).as_posix()
-        except ValueError:
-            pass
-    return str(path)
 
 
 def _localize(model: Any, spec: Any, planned: rt.Planned, cases: list[Case], tol: Tolerance) -> dict[str, Any]:

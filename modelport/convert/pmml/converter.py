@@ -5,17 +5,14 @@ The artifact layout (``details``) is documented at the top of ``modelport/conver
 
 from __future__ import annotations
 
-from math import prod
 from pathlib import Path
 from typing import Any
 
 from modelport.convert.base import UNSUPPORTED, Artifact, ExportOptions, Finding
 from modelport.convert.pmml import rules
-from modelport.errors import BadInputError, UnsupportedTargetError
+from modelport.convert.pmml.fields import VERIFY_ROWS, VERIFY_SEED, input_field_names  # noqa: F401  (re-exported)
+from modelport.errors import UnsupportedTargetError
 from modelport.spec import ModelSpec
-
-VERIFY_ROWS = 5
-VERIFY_SEED = 20240611
 
 
 def _version() -> str:
@@ -56,28 +53,3 @@ class PmmlConverter:
             path=dest, format="pmml", inputs=list(spec.inputs), outputs=list(spec.outputs),
             sha256=sha256_path(dest), details=details, producer={"modelport": _version()},
         )
-
-
-def input_field_names(spec: ModelSpec, feature_names: list[str] | None) -> dict[str, list[str]]:
-    """Keras input name -> PMML field names (``x1..xn`` across all inputs unless given)."""
-    sizes = {}
-    for t in spec.inputs:
-        dims = t.shape[1:]
-        if any(d is None for d in dims):
-            raise UnsupportedTargetError(
-                f"pmml needs a fixed input shape; input '{t.name}' has shape {list(t.shape)}",
-                "rebuild the model with a fixed input shape, or use onnx or savedmodel",
-            )
-        sizes[t.name] = prod(dims) if dims else 1
-    total = sum(sizes.values())
-    names = list(feature_names) if feature_names else [f"x{k + 1}" for k in range(total)]
-    if len(names) != total:
-        raise BadInputError(f"{len(names)} feature names given; the model has {total} input values",
-                            f"pass exactly {total} names with --feature-names")
-    if len(set(names)) != len(names):
-        raise BadInputError("feature names repeat", "pass distinct names with --feature-names")
-    out, k = {}, 0
-    for name, n in sizes.items():
-        out[name] = names[k:k + n]
-        k += n
-    return out

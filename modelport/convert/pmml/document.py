@@ -8,7 +8,7 @@ import numpy as np
 
 from modelport.convert.base import ExportOptions
 from modelport.convert.pmml import writer
-from modelport.convert.pmml.converter import VERIFY_ROWS, VERIFY_SEED, input_field_names
+from modelport.convert.pmml.fields import VERIFY_ROWS, VERIFY_SEED, input_field_names
 from modelport.convert.pmml.graph import Affine, Network
 from modelport.convert.pmml.layers import GraphWalker, InputTensor
 from modelport.convert.pmml.recipes import _stack
@@ -68,7 +68,7 @@ def _seeded_inputs(model: Any, spec: ModelSpec) -> list[np.ndarray]:
 
 
 def _keras_outputs(model: Any, arrays: list[np.ndarray]) -> list[np.ndarray]:
-    from modelport.runtimes.keras import call
+    from modelport.runtimes.keras_call import call
 
     return [np.asarray(r, np.float64).reshape(len(arrays[0]), -1) for r in call(model, arrays)]
 
