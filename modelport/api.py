@@ -15,8 +15,8 @@ from modelport import manifest as manifest_io
 from modelport.analyze import Analysis
 from modelport.analyze import analyze as analyze_spec
 from modelport.convert.base import Artifact, ExportOptions
-from modelport.errors import OutputError, UnsupportedTargetError
-from modelport.io import Staging, sha256_path
+from modelport.errors import EXIT_PARITY, EXIT_UNSUPPORTED, ModelportError, OutputError, UnsupportedTargetError, stage
+from modelport.io import Staging, remove_path, sha256_path
 from modelport.spec import ModelSpec
 
 
@@ -48,7 +48,8 @@ def read_spec(model: str | Path, options: LoadOptions | None = None) -> ModelSpe
     from modelport.loading import read_spec as _read_spec
 
     options = options or LoadOptions()
-    return _read_spec(model, architecture=options.architecture)
+    with stage("load", Path(model).name):
+        return _read_spec(model, architecture=options.architecture)
 
 
 def load(model: str | Path, options: LoadOptions | None = None, **kwargs: Any):
@@ -56,28 +57,39 @@ def load(model: str | Path, options: LoadOptions | None = None, **kwargs: Any):
     from modelport.loading import load as _load
 
     options = options or LoadOptions(**kwargs)
-    return _load(model, **options.as_kwargs())
+    with stage("load", Path(model).name):
+        return _load(model, **options.as_kwargs())
 
 
 def analyze(model: str | Path, to: str | Sequence[str] | None = None,
             options: LoadOptions | None = None) -> Analysis:
     """Every layer's verdict for every requested target (default: all), without TensorFlow.
 
-    A model holding code (Lambda, custom classes) is refused as ``convert`` refuses it, unless the
-    same opt-ins are given (``trust_code``, ``custom_objects``)."""
-    from modelport.loading import check_safe
-
+    Only the config is read and no code in the file runs, so a model holding code (Lambda, custom
+    classes) is analysed too; ``safety_note`` says what ``convert`` would need for it."""
     options = options or LoadOptions()
     targets, _ = registry.parse_targets(to or "all")
-    check_safe(model, **options.as_kwargs())  # a file holding code is refused here as in convert
     return analyze_spec(read_spec(model, options), targets)
+
+
+def safety_note(model: str | Path, options: LoadOptions | None = None) -> str | None:
+    """Why ``convert`` would refuse this file without an opt-in (Lambda, custom classes), or None."""
+    from modelport.errors import UnsafeModelError
+    from modelport.loading import check_safe
+
+    try:
+        check_safe(model, **(options or LoadOptions()).as_kwargs())
+    except UnsafeModelError as e:
+        return f"convert and validate refuse this file without an opt-in: {e}"
+    return None
 
 
 def inspect(path: str | Path, options: LoadOptions | None = None) -> dict[str, Any]:
     """Signature and facts of a model file or an artifact (TensorFlow only for pb/ckpt/SavedModel)."""
     from modelport.inspecting import inspect_path
 
-    return inspect_path(Path(path), options or LoadOptions())
+    with stage("inspect", Path(path).name):
+        return inspect_path(Path(path), options or LoadOptions())
 
 
 def _artifact_name(stem: str, target: str, suffix: str) -> str:
@@ -102,7 +114,8 @@ def _check_outputs(out_dir: Path, names: list[str], force: bool) -> None:
 
 def _select_targets(analysis: Analysis, targets: list[str], is_all: bool) -> tuple[list[str], dict[str, list[str]]]:
     """With `all`, drop targets that cannot express the model; otherwise any such target stops the run."""
-    bad = {t: [f"{f.layer} ({f.class_name}): {f.reason}" for f in analysis.unsupported(t)] for t in targets}
+    bad = {t: [f"cannot express {f.layer} ({f.class_name}): {f.reason}" for f in analysis.unsupported(t)]
+           for t in targets}
     bad = {t: layers for t, layers in bad.items() if layers}
     if bad and not is_all:
         detail = "; ".join(f"{t}: {', '.join(layers)}" for t, layers in bad.items())
@@ -152,12 +165,20 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     with Staging(out) as staging:
         for target, converter in converters.items():
             say(f"converting to {target}")
-            artifact = converter.export(loaded.model, loaded.spec, staging.path(names[target]), export_options)
-            artifact.sha256 = sha256_path(artifact.path)
-            artifacts.append(artifact)
+            try:
+                artifacts.append(_export(converter, loaded, staging.path(names[target]), export_options))
+            except ModelportError as e:  # with `all`, a target that cannot be produced is skipped, not fatal
+                if not is_all or e.exit_code != EXIT_UNSUPPORTED:
+                    raise
+                remove_path(staging.path(names[target]))
+                skipped[target] = [e.message]
         if validate and artifacts:
             say("validating parity")
-            parity = _validate_staged(loaded, artifacts, staging.root, {"progress": progress, **validate_options})
+            options = {"progress": progress, **validate_options}
+            if skipped and options.get("runtimes"):  # a runtime only for a skipped target is not an error
+                options["runtimes"] = _serving(options["runtimes"], artifacts)
+            with stage("validate", ", ".join(a.path.name for a in artifacts), exit_code=EXIT_PARITY):
+                parity = _validate_staged(loaded, artifacts, staging.root, options)
         for artifact in artifacts:
             artifact.path = staging.commit(names[artifact.format], force=force)
         if parity is not None and parity.golden_path is not None:
@@ -174,6 +195,24 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     )
     path = manifest_io.write(document, out)
     return ConversionResult(artifacts, path, analysis, skipped, parity, list(loaded.warnings))
+
+
+def _serving(runtimes: Sequence[str], artifacts: list[Artifact]) -> list[str]:
+    """The requested runtimes that run one of the artifacts (all of them if none does: that error stays)."""
+    from modelport.runtimes import RUNTIMES_FOR_FORMAT
+
+    served = {r for a in artifacts for r in RUNTIMES_FOR_FORMAT.get(a.format, [])}
+    return [r for r in runtimes if r in served] or list(runtimes)
+
+
+def _export(converter: Any, loaded: Any, dest: Path, options: ExportOptions) -> Artifact:
+    """One target; a dependency failing here means the target cannot express the model as modelport
+    produces it (exit 3; skipped under `all`)."""
+    with stage("convert", dest.name, exit_code=EXIT_UNSUPPORTED, layers=[(la.name, la.class_name) for la in loaded.spec.layers],
+               hint=f"convert to another target, or run with --debug and report it if {converter.target} should work"):
+        artifact = converter.export(loaded.model, loaded.spec, dest, options)
+        artifact.sha256 = sha256_path(artifact.path)
+    return artifact
 
 
 def _portable(analysis: dict[str, Any], model_path: Path) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from pathlib import Path
 TMP_PREFIX = ".modelport-tmp-"
 
 
-def _remove(path: Path) -> None:
+def remove_path(path: Path) -> None:
+    """Remove a file or a directory tree, if there."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
@@ -155,7 +156,7 @@ def remove_stale(out_dir: Path, max_age: float = STALE_SECONDS) -> list[Path]:
     for leftover in Path(out_dir).glob(TMP_PREFIX + "*"):
         try:
             if time.time() - leftover.stat().st_mtime > max_age:
-                _remove(leftover)
+                remove_path(leftover)
                 removed.append(leftover)
         except OSError:  # another run removed it first
             continue

@@ -6,6 +6,7 @@ and its exit code. ``--debug`` (anywhere on the command line) shows tracebacks i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -13,19 +14,58 @@ from typing import Annotated
 
 import typer
 
-from modelport.errors import ModelportError
+from modelport.errors import EXIT_BAD_INPUT, Interrupted, ModelportError
+
+
+def _plain_metavars() -> None:
+    """Typer writes a required argument as ``{model}`` in usage lines; the convention (and every
+    other tool) is ``MODEL``."""
+    from typer.core import TyperArgument
+
+    braced = TyperArgument.make_metavar
+
+    def make_metavar(self, ctx, *, usage: bool = False) -> str:
+        var = braced(self, ctx, usage=usage)
+        return var[1:-1] if var.startswith("{") and var.endswith("}") else var
+
+    TyperArgument.make_metavar = make_metavar
+
+
+_plain_metavars()
 
 app = typer.Typer(
     name="modelport",
     help="Get trained Keras models into production: convert to SavedModel, frozen pb, checkpoint, ONNX "
     "and PMML; analyse what each target can express; prove every artifact's numbers.\n\n"
     "Exit codes: 0 ok, 1 parity or gate failure, 2 bad input or usage, 3 a requested target cannot "
-    "express the model. Add --debug to any command to see tracebacks.",
+    "express the model, 130/143 interrupted. Add --debug to any command to see tracebacks.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts say "[default: ...]" and "[tool.modelport]" literally
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from modelport._version import __version__
+
+        typer.echo(f"modelport {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", is_eager=True, callback=_print_version)] = False) -> None:
+    """The global options (the help text is the app's)."""
+
+
+# Shared spellings: every command names its model MODEL and prints machine output with --json.
+ModelArg = Annotated[Path, typer.Argument(
+    metavar="MODEL", help="Keras model file: .h5/.hdf5 (any Keras era), .keras, or .json with --architecture.",
+    show_default=False)]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of the table.")]
 
 # Loading options shared by every command that reads a Keras model file.
 ArchitectureOpt = Annotated[Path | None, typer.Option(
@@ -56,25 +96,90 @@ def fail(error: ModelportError) -> None:
 
 
 def run(argv: list[str] | None = None, prefix: list[str] | None = None) -> None:
+    """Run the CLI; always ends in ``SystemExit`` with the documented code. Every error is one line
+    on stderr; ``--debug`` (anywhere) prints the traceback before it and never changes the code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
     if debug:
         os.environ["MODELPORT_DEBUG"] = "1"  # keeps TensorFlow's start-up messages (modelport.tfimport)
+    with _signals_interrupt():
+        code = _dispatch([*(prefix or []), *args], debug)
+    if argv is None:  # a real process, not a caller's run([...])
+        _exit_fast(code)
+    raise SystemExit(code)
+
+
+def _dispatch(args: list[str], debug: bool) -> int:
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    from typer.exceptions import Abort
+
     try:
-        try:
-            app(args=[*(prefix or []), *args], prog_name="modelport", standalone_mode=True)
-        except ModelportError as error:
-            if debug:
-                raise
-            fail(error)
-        except KeyboardInterrupt:
-            _stderr().print("interrupted")
-            raise SystemExit(130) from None
+        result = app(args=args, prog_name="modelport", standalone_mode=False)
+        return result if isinstance(result, int) else 0
     except SystemExit as done:
-        if argv is None:  # a real process, not a caller's run([...])
-            _exit_fast(done.code)
-        raise
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except NoArgsIsHelpError as e:
+        e.show()
+        return EXIT_BAD_INPUT
+    except ClickException as e:  # option parsing: the project's one-line style, exit 2
+        return _report(_usage_error(e), debug)
+    except (KeyboardInterrupt, Abort, Interrupted) as e:  # staging is gone by now: nothing was written
+        _stderr().print("interrupted — nothing written")
+        return getattr(e, "exit_code", 130)
+    except ModelportError as error:
+        return _report(error, debug)
+    except Exception as e:  # a modelport bug: still one line (the traceback with --debug)
+        from modelport.errors import describe
+
+        return _report(InternalError(f"internal error: {describe(e)}",
+                                     "re-run with --debug and report the traceback"), debug, e)
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """SIGINT and SIGTERM raise ``Interrupted`` in the main thread (not ``KeyboardInterrupt``, which
+    Typer turns into a silent exit 130), so the run unwinds through its cleanups; the previous
+    handlers are restored afterwards (``run`` is also called in-process, by tests)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, _frame):
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class InternalError(ModelportError):
+    exit_code = 1
+
+
+def _usage_error(e) -> ModelportError:
+    from modelport.errors import BadInputError
+
+    message = e.format_message().strip().rstrip(".")
+    message = message[:1].lower() + message[1:]
+    ctx = getattr(e, "ctx", None)
+    where = ctx.command_path if ctx is not None else "modelport"
+    return BadInputError(message, f"see `{where} --help`")
+
+
+def _report(error: ModelportError, debug: bool, cause: BaseException | None = None) -> int:
+    if debug:
+        import traceback
+
+        traceback.print_exception(cause or error, file=sys.stderr)
+    _stderr().print(f"[bold red]error:[/] {error}", markup=True, emoji=False)
+    return error.exit_code
 
 
 def _exit_fast(code: object) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, TrustCodeOpt, app
+from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, JsonFlag, ModelArg, TrustCodeOpt, app
 from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RuntimesOpt
 
 
@@ -35,7 +35,7 @@ def _names_from(value: str | None) -> list[str] | None:
 
 @app.command()
 def convert(
-    model: Annotated[Path, typer.Argument(help="Keras model file: .h5/.hdf5 (any Keras era), .keras, or .json with --architecture.", show_default=False)],
+    model: ModelArg,
     to: Annotated[list[str], typer.Option("--to", "-t", help="Targets, comma separated: savedmodel, pb, ckpt, onnx, pmml, or 'all' (every target that can express the model).")] = ["all"],  # noqa: B006
     out_dir: Annotated[Path | None, typer.Option("--out-dir", "-o", help="Output directory [default: ./<model name>-modelport].", show_default=False)] = None,
     opset: Annotated[int | None, typer.Option(help="ONNX opset [default: highest both tf2onnx and onnxruntime support].", show_default=False)] = None,
@@ -53,7 +53,7 @@ def convert(
     architecture: ArchitectureOpt = None,
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Convert a Keras model to production formats, then validate each artifact's numbers.
 
@@ -74,13 +74,44 @@ def convert(
         )
     if result.parity is not None:
         write_reports(result.parity, report_json, junit, report_html)
+    failed = result.parity is not None and not bool(result.parity)
     if as_json:
-        print_json({"manifest": str(result.manifest_path),
-                    "artifacts": [a.to_dict() for a in result.artifacts], "skipped": result.skipped})
+        print_json(_json_result(result, 1 if failed else 0))
     else:
         _print_result(result)
-    failed = result.parity is not None and not bool(result.parity)
+        if failed:
+            from modelport.cli.render import console
+
+            console(stderr=True).print(f"error: validation failed: {'; '.join(failure_reasons(result.parity))} "
+                                       f"(hint: the artifacts are written; the report is in {result.manifest_path.name})")
     raise typer.Exit(1 if failed else 0)
+
+
+def failure_reasons(report) -> list[str]:
+    """One line per failing artifact × runtime: the runtime's error, or the outputs beyond tolerance."""
+    reasons = list(getattr(report, "problems", []))
+    for r in report.failures():
+        if r.error:
+            reasons.append(f"{r.artifact} in {r.runtime}: {r.error}")
+        else:
+            bad = [f"{o.output} (max abs {o.max_abs:.3g}, {o.mismatches} of {o.elements} beyond tolerance)"
+                   if o.shape_error is None else f"{o.output}: {o.shape_error}" for o in r.outputs if not o.passed]
+            reasons.append(f"{r.artifact} in {r.runtime}: {'; '.join(bad) or 'no output compared'}")
+    return reasons
+
+
+def _json_result(result, exit_code: int) -> dict:
+    """What `convert --json` prints: the artifacts, what was skipped and why, the validation report
+    (schema docs/report-schema.json) and, when the exit code is not 0, the reason."""
+    import json
+
+    from modelport.validators.reports.json_report import to_json
+
+    validation = json.loads(to_json(result.parity)) if result.parity is not None else None
+    return {"manifest": str(result.manifest_path), "exit_code": exit_code,
+            "reason": "; ".join(failure_reasons(result.parity)) if exit_code else None,
+            "artifacts": [a.to_dict() for a in result.artifacts], "skipped": result.skipped,
+            "warnings": result.warnings, "validation": validation}
 
 
 def _print_result(result) -> None:
@@ -100,8 +131,8 @@ def _print_result(result) -> None:
             ", ".join(t.name for t in a.inputs) + " → " + ", ".join(t.name for t in a.outputs))
         table.add_row(a.format, a.path.name, human_size(size), a.sha256[:12], names)
     out.print(table)
-    for target, layers in result.skipped.items():
-        out.print(f"skipped {target}: cannot express {', '.join(layers)}")
+    for target, reasons in result.skipped.items():
+        out.print(f"skipped {target}: {'; '.join(reasons)}")
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
     if result.parity is not None:

@@ -25,6 +25,8 @@ from pathlib import Path
 from modelport.errors import BadInputError
 
 HELPER_SOURCES = ("PmmlBatch.java", "ScorePmml.java")
+# every JVM modelport starts (JPype, the ScorePmml program, PMML4S's gateway): no crash files left behind
+JVM_OPTIONS = ("-XX:-CreateCoredumpOnCrash", "-XX:ErrorFile=/dev/null")
 _lock = threading.Lock()
 
 
@@ -160,7 +162,10 @@ def start_jvm():
         if _batch_class is not None:
             return _batch_class
         if not jpype.isJVMStarted():
-            jpype.startJVM(classpath=[*jpmml_jars(), str(classes)], convertStrings=False)
+            # -Xrs and interrupt=False: Ctrl-C and SIGTERM stay Python's (the JVM installs no handler
+            # of its own); a JVM crash writes no core dump and no hs_err_pid*.log into the user's folder
+            jpype.startJVM("-Xrs", *JVM_OPTIONS, classpath=[*jpmml_jars(), str(classes)], convertStrings=False,
+                           interrupt=False)
             _batch_class = jpype.JClass("PmmlBatch")
         else:
             # someone else (e.g. jpmml_evaluator) started it: reach our classes through a child loader

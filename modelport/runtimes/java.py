@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ class JavaSession:
         """Run the Java program once; return the timings it printed."""
         cmd = [self.java, *self.java_options, "-cp", self.classpath, "ScorePmml", str(pmml), str(in_csv), str(out_csv)]
         proc = subprocess.run(cmd + (["--verify"] if verify else []), capture_output=True, text=True)
+        if proc.returncode in (-signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM):
+            from modelport.errors import Interrupted  # the run was interrupted, the artifact did not fail
+
+            raise Interrupted(abs(proc.returncode) % 128)
         if proc.returncode != 0:
             tail = proc.stderr.strip().splitlines()
             raise RuntimeError(f"ScorePmml failed on {pmml} (exit {proc.returncode}): " + " | ".join(tail[:3]))
@@ -92,7 +97,7 @@ def read_columns(path: Path, wanted: list[str], n_rows: int) -> np.ndarray:
 
 
 def load(artifact: Any, java_options: tuple[str, ...] = ()) -> JavaSession:
-    from modelport.runtimes._jvm import classpath, java_tool
+    from modelport.runtimes._jvm import JVM_OPTIONS, classpath, java_tool
 
     layout = PmmlLayout.from_artifact(artifact)
-    return JavaSession(layout, java_tool("java"), classpath(), tuple(java_options))
+    return JavaSession(layout, java_tool("java"), classpath(), (*JVM_OPTIONS, *java_options))

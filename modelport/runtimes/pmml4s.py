@@ -63,12 +63,15 @@ def _pick(reply: dict[str, Any], wanted: list[str], path: Any) -> np.ndarray:
 
 
 def load(artifact: Any) -> Pmml4sSession:
-    from modelport.runtimes._jvm import java_tool
+    from modelport.runtimes._jvm import JVM_OPTIONS, java_tool
 
     layout = PmmlLayout.from_artifact(artifact)
     java_tool("java")  # pypmml launches `java`; say how to install it instead of a py4j trace
     t0 = time.perf_counter()
     from pypmml import Model
+    from pypmml.base import PMMLContext
+
+    PMMLContext.getOrCreate(java_opts=list(JVM_OPTIONS))  # the gateway JVM, started once per process
 
     models = []
     for document in layout.documents:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from modelport.errors import stage
 from modelport.validators import runtimes as rt
 from modelport.validators.compare import compare
 from modelport.validators.inputs import Case
@@ -22,7 +23,10 @@ def reference_outputs(model: Any, spec: Any, cases: list[Case]) -> tuple[list[di
 
     session = session_for(model, spec)
     start = time.perf_counter()
-    outs = [{k: np.asarray(v) for k, v in session.run(c.inputs).items()} for c in cases]
+    # the model rejecting the inputs (ids outside a vocabulary, strings where numbers go) is bad input
+    with stage("validate", "the Keras reference", layers=[(la.name, la.class_name) for la in getattr(spec, "layers", [])],
+               hint="pass --data with inputs the model accepts"):
+        outs = [{k: np.asarray(v) for k, v in session.run(c.inputs).items()} for c in cases]
     return outs, time.perf_counter() - start
 
 
