@@ -65,11 +65,22 @@ def analyze(model: str | Path, to: str | Sequence[str] | None = None,
             options: LoadOptions | None = None) -> Analysis:
     """Every layer's verdict for every requested target (default: all), without TensorFlow.
 
-    Only the config is read and no code in the file runs, so a model holding code (Lambda, custom
-    classes) is analysed too; ``safety_note`` says what ``convert`` would need for it."""
+    Only the config is read and no code in the file runs, so a model with Lambda layers is analysed
+    too (``safety_note`` says what ``convert`` would need for it); a class Keras does not ship
+    cannot be analysed and is refused as ``convert`` refuses it, unless supplied."""
     options = options or LoadOptions()
     targets, _ = registry.parse_targets(to or "all")
+    check_analysable(model, options)
     return analyze_spec(read_spec(model, options), targets)
+
+
+def check_analysable(model: str | Path, options: LoadOptions | None = None) -> None:
+    """Refuse a file whose config names classes Keras does not ship (custom, foreign modules); a
+    Lambda is fine for reading the config, since its code runs only when the model is built."""
+    from modelport.loading import check_safe
+
+    with stage("load", Path(model).name):
+        check_safe(model, **{**(options or LoadOptions()).as_kwargs(), "trust_code": True})
 
 
 def safety_note(model: str | Path, options: LoadOptions | None = None) -> str | None:
@@ -78,7 +89,8 @@ def safety_note(model: str | Path, options: LoadOptions | None = None) -> str | 
     from modelport.loading import check_safe
 
     try:
-        check_safe(model, **(options or LoadOptions()).as_kwargs())
+        with stage("load", Path(model).name):
+            check_safe(model, **(options or LoadOptions()).as_kwargs())
     except UnsafeModelError as e:
         return f"convert and validate refuse this file without an opt-in: {e}"
     return None

@@ -58,7 +58,7 @@ def _cli(args, capsys):
 def test_pmml_cannot_express_layer_exit_3(unsupported_files, capsys, name, schema):
     import jsonschema
 
-    code, out, _ = _cli(["analyze", str(unsupported_files[name]), "--to", "pmml", "--format", "json"], capsys)
+    code, out, _ = _cli(["analyze", str(unsupported_files[name]), "--to", "pmml", "--json"], capsys)
     assert code == 3
     report = json.loads(out)
     jsonschema.validate(report, schema)
@@ -91,7 +91,7 @@ def test_supported_model_exit_0_with_rewrites(tmp_path, capsys, schema):
     from fixtures import save
 
     path = save("batchnorm", tmp_path, "h5")
-    code, out, _ = _cli(["analyze", str(path), "--to", "pmml", "--format", "json"], capsys)
+    code, out, _ = _cli(["analyze", str(path), "--to", "pmml", "--json"], capsys)
     assert code == 0
     report = json.loads(out)
     jsonschema.validate(report, schema)
@@ -102,7 +102,7 @@ def test_supported_model_exit_0_with_rewrites(tmp_path, capsys, schema):
 def test_analyze_does_not_import_tensorflow(unsupported_files):
     code = (
         "import sys\nfrom modelport.cli import run\n"
-        "try:\n    run(['analyze', sys.argv[1], '--format', 'json'])\nexcept SystemExit as e:\n    rc = e.code\n"
+        "try:\n    run(['analyze', sys.argv[1], '--to', 'pmml', '--json'])\nexcept SystemExit as e:\n    rc = e.code\n"
         "heavy = [m for m in ('tensorflow', 'keras', 'tf_keras', 'jpype', 'onnxruntime') if m in sys.modules]\n"
         "sys.stderr.write(repr(heavy))\nsys.exit(rc)\n"
     )
@@ -110,6 +110,16 @@ def test_analyze_does_not_import_tensorflow(unsupported_files):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 3
     assert proc.stderr.strip().endswith("[]"), proc.stderr
+
+
+def test_all_means_what_convert_means(unsupported_files, capsys):
+    """`--to all` (the default) is every target that can express the model, as in convert: an LSTM
+    PMML cannot express still exits 0, with PMML's verdict listed; only a named target exits 3."""
+    code, out, _ = _cli(["analyze", str(unsupported_files["lstm"]), "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0 and report["targets"]["pmml"]["ok"] is False and report["targets"]["onnx"]["ok"] is True
+    code, _, _ = _cli(["analyze", str(unsupported_files["lstm"]), "--to", "ONNX,pmml", "--format", "JSON"], capsys)
+    assert code == 3  # the old --format spelling still works, in any case
 
 
 def test_convert_stops_before_writing(unsupported_files, tmp_path):
@@ -128,8 +138,9 @@ def test_lambda_is_unsupported_even_when_trusted(lambda_file, tmp_path, capsys):
     from modelport import api
     from modelport.errors import UnsupportedTargetError
 
-    code, _, err = _cli(["analyze", str(lambda_file), "--to", "pmml"], capsys)
-    assert code == 2 and "double_it" in err and "--trust-code" in err  # refused without the opt-in
+    # analyze only reads the config: no refusal, but a note that convert needs the opt-in
+    code, text, err = _cli(["analyze", str(lambda_file), "--to", "pmml"], capsys)
+    assert code == 3 and "double_it" in text and "--trust-code" in err and "error" not in err
     code, text, _ = _cli(["analyze", str(lambda_file), "--to", "pmml", "--trust-code"], capsys)
     assert code == 3 and "double_it" in text
     with pytest.raises(UnsupportedTargetError, match="double_it"):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from modelport.cli._app import app
+from modelport.cli._app import JsonFlag, app
 from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RuntimesOpt
 
 
@@ -19,7 +19,7 @@ def gate(
     junit: JunitOpt = None,
     report_json: JsonOpt = None,
     report_html: HtmlOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report instead of the table.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Re-hash every artifact, re-run each on the golden inputs against the golden Keras outputs, and
     enforce the policy (required formats, tolerances, maximum size). Needs no Keras file.

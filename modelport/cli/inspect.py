@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, TrustCodeOpt, app, load_options
+from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, JsonFlag, TrustCodeOpt, app, load_options
 
 
 @app.command()
 def inspect(
     path: Annotated[Path, typer.Argument(help="A Keras model file, .onnx, .pb, .pmml, SavedModel/checkpoint directory, or an output directory.", show_default=False)],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
     architecture: ArchitectureOpt = None,
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,
@@ -22,22 +22,22 @@ def inspect(
     from modelport import api
     from modelport.cli.render import print_json
 
-    info = api.inspect(path, load_options(architecture, trust_code, custom_objects))
+    options = load_options(architecture, trust_code, custom_objects)
+    info = api.inspect(path, options)
+    note = None
+    if info.get("kind") == "keras-model" and info.get("safe") is False:
+        # reading a config runs nothing: a Lambda is shown with a note; a class Keras does not ship
+        # is refused before anything is printed, as convert refuses it (exit 2, one line)
+        api.check_analysable(path, options)
+        note = api.safety_note(path, options)
     if as_json:
         print_json(info)
     else:
         _print_info(info)
-    if info.get("kind") == "keras-model" and info.get("safe") is False:
-        _refuse_unsafe(path, architecture, trust_code, custom_objects)
+    if note:
+        from modelport.cli.render import console
 
-
-def _refuse_unsafe(path: Path, architecture, trust_code: bool, custom_objects) -> None:
-    """Facts are shown, but a file holding code (Lambda, custom or foreign classes) the user did not
-    opt in to exits 2 with the same one-line reason ``convert`` gives, so CI can gate on it."""
-    from modelport.loading import _custom_names, read_model, safety
-
-    saved, _ = read_model(path, architecture)
-    safety.check(saved.model_config or {}, trust_code=trust_code, custom_names=_custom_names(custom_objects))
+        console(stderr=True).print(f"note: {note}")
 
 
 def _print_info(info: dict) -> None:

@@ -7,17 +7,18 @@ from typing import Annotated
 
 import typer
 
-from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, TrustCodeOpt, app, load_options
+from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, JsonFlag, ModelArg, TrustCodeOpt, app, load_options
+from modelport.runtimes import RUNTIME_MODULES
 
 JsonOpt = Annotated[Path | None, typer.Option("--report-json", help="Write the JSON report (schema: docs/report-schema.json).", show_default=False)]
 JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML: one testcase per artifact × runtime × output.", show_default=False)]
 HtmlOpt = Annotated[Path | None, typer.Option("--report-html", help="Write one self-contained HTML report with error histograms.", show_default=False)]
-RuntimesOpt = Annotated[list[str] | None, typer.Option("--runtimes", help="Only these runtimes, comma separated: tensorflow, onnxruntime, jpmml, pmml4s, tf_c_api, java.", show_default=False)]
+RuntimesOpt = Annotated[list[str] | None, typer.Option("--runtimes", help=f"Only these runtimes, comma separated: {', '.join(r for r in RUNTIME_MODULES if r != 'keras')}.", show_default=False)]
 
 
 @app.command()
 def validate(
-    model: Annotated[Path, typer.Argument(help="The Keras model file the artifacts were converted from.", show_default=False)],
+    model: ModelArg,
     artifacts: Annotated[list[Path], typer.Argument(help="Output directory (with modelport.json), manifest, or artifact files.", show_default=False)],
     data: Annotated[Path | None, typer.Option("--data", help="Your inputs: .npz (arrays named after the inputs), .npy, .csv or .parquet [default: seeded synthetic data].", show_default=False)] = None,
     atol: Annotated[list[str] | None, typer.Option("--atol", help="Absolute tolerance: 1e-5, or per output/format: score=1e-4, onnx=1e-4, onnx:score=1e-3 (repeatable).", show_default=False)] = None,
@@ -29,7 +30,7 @@ def validate(
     report_json: JsonOpt = None,
     junit: JunitOpt = None,
     report_html: HtmlOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report instead of the table.")] = False,
+    as_json: JsonFlag = False,
     architecture: ArchitectureOpt = None,
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,

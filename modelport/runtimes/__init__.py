@@ -18,14 +18,15 @@ class Session(Protocol):
 
 
 # runtime name -> module with ``load(artifact) -> Session``
+# The order is the one every help text, doc and report lists them in: by format, as below.
 RUNTIME_MODULES = {
     "keras": "modelport.runtimes.keras",
     "tensorflow": "modelport.runtimes.tensorflow",
+    "tf_c_api": "modelport.runtimes.tf_c_api",  # a C program on the TensorFlow C API (what TF Java wraps)
     "onnxruntime": "modelport.runtimes.onnxruntime",
     "jpmml": "modelport.runtimes.jpmml",
     "pmml4s": "modelport.runtimes.pmml4s",
     "java": "modelport.runtimes.java",  # the plain Java program (ScorePmml) in a subprocess
-    "tf_c_api": "modelport.runtimes.tf_c_api",  # a C program on the TensorFlow C API (what TF Java wraps)
 }
 
 # artifact format -> the runtimes that serve it in production, in the order validation runs them.
