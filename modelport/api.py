@@ -166,6 +166,9 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     out = Path(out_dir) if out_dir is not None else Path(f"{model_path.stem}-modelport")
     converters = {t: registry.get(t) for t in targets}
     names = {t: _artifact_name(model_path.stem, t, c.suffix) for t, c in converters.items()}
+    source_sha256 = sha256_path(model_path)
+    previous = _previous_manifest(out)
+    replacing = _check_source(out, previous, model_path.name, source_sha256, force)
     _check_outputs(out, list(names.values()), force)
 
     say("loading model")
@@ -186,23 +189,26 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
                 skipped[target] = [e.message]
         if validate and artifacts:
             say("validating parity")
-            options = {"progress": progress, **validate_options}
-            if skipped and options.get("runtimes"):  # a runtime only for a skipped target is not an error
-                options["runtimes"] = _serving(options["runtimes"], artifacts)
+            run_options = {"progress": progress, **validate_options}
+            if run_options.get("runtimes"):  # one --runtimes list for every target: ignore those for others
+                run_options["runtimes"] = _serving(run_options["runtimes"], artifacts)
             with stage("validate", ", ".join(a.path.name for a in artifacts), exit_code=EXIT_PARITY):
-                parity = _validate_staged(loaded, artifacts, staging.root, options)
+                parity = _validate_staged(loaded, artifacts, staging.root, run_options)
         for artifact in artifacts:
             artifact.path = staging.commit(names[artifact.format], force=force)
         if parity is not None and parity.golden_path is not None:
             staging.commit(Path(parity.golden_path).name, force=True)  # golden inputs/outputs for the gate
-    extra = parity.manifest_fields() if parity is not None else {}
+        if replacing:  # --force onto another model's folder: its artifacts go, the set is this run's
+            _remove_previous(out, previous, keep=[a.path for a in artifacts], golden_written=parity is not None)
+            previous = None
+    extra = parity.manifest_fields() if parity is not None else _kept_golden(previous)
     document = manifest_io.build(
-        source={"path": model_path.name, "sha256": sha256_path(model_path),
+        source={"path": model_path.name, "sha256": source_sha256,
                 "keras_version": loaded.spec.keras_version, "backend": loaded.spec.backend,
                 "loader": loaded.spec.loader, "repairs": list(loaded.spec.repairs),
                 "trust": loaded.spec.trust, "warnings": list(loaded.warnings)},
         model=loaded.spec.summary(), analysis=_portable(analysis.to_dict(), model_path), artifacts=artifacts, out_dir=out,
-        previous=_previous_manifest(out), extra=extra,
+        previous=previous, extra=extra,
         run={"created_unix": round(started), "seconds": round(time.time() - started, 3)},
     )
     path = manifest_io.write(document, out)
@@ -230,6 +236,40 @@ def _export(converter: Any, loaded: Any, dest: Path, options: ExportOptions) -> 
 def _portable(analysis: dict[str, Any], model_path: Path) -> dict[str, Any]:
     """The manifest names the source by file name: an absolute path would differ between runs."""
     return {**analysis, "model": model_path.name} if "model" in analysis else analysis
+
+
+def _check_source(out: Path, previous: dict[str, Any] | None, name: str, sha256: str, force: bool) -> bool:
+    """The manifest describes the whole folder, so one folder holds one model's artifacts. Another
+    model's set is refused (exit 2) unless ``force``, which replaces it; returns whether it will."""
+    source = (previous or {}).get("source") or {}
+    if not previous or not source.get("sha256") or source["sha256"] == sha256:
+        return False  # empty folder, or the same model: more targets merge into its set
+    if not force:
+        raise OutputError(
+            f"{out} holds the artifacts of another model ({source.get('path')}, sha256 {source['sha256'][:12]}…), "
+            f"not of {name} (sha256 {sha256[:12]}…)",
+            "pass --force to replace that whole set, or choose another output directory with -o")
+    return True
+
+
+def _remove_previous(out: Path, previous: dict[str, Any] | None, keep: list[Path], golden_written: bool) -> None:
+    """Remove the artifacts the previous manifest lists (and its golden file, unless this run wrote
+    a new one) that this run did not replace."""
+    from modelport.validators.golden import GOLDEN_NAME
+
+    kept = {Path(p).resolve() for p in keep}
+    listed = [a.get("path") for a in (previous or {}).get("artifacts", []) if a.get("path")]
+    if not golden_written:
+        listed.append(((previous or {}).get("golden") or {}).get("path", GOLDEN_NAME))
+    for rel in listed:
+        path = (out / rel).resolve()
+        if path.parent == out.resolve() and path not in kept:  # only names directly in the folder
+            remove_path(path)
+
+
+def _kept_golden(previous: dict[str, Any] | None) -> dict[str, Any]:
+    """Without validation in this run, the same model's earlier golden file and parity still hold."""
+    return {k: previous[k] for k in ("golden", "parity") if previous and k in previous}
 
 
 def _previous_manifest(out: Path) -> dict[str, Any] | None:

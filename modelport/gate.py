@@ -18,9 +18,14 @@ from modelport.validators.results import ParityReport
 
 
 def gate(dir_or_manifest: str | Path, *, policy: str | Path | None = None, runtimes: list[str] | None = None,
-         progress: Callable[[str, int, int], None] | None = None) -> ParityReport:
+         progress: Callable[[str, int, int], None] | None = None, strict: bool = False,
+         require_runtimes: bool = False) -> ParityReport:
     """Run the gate; the report is truthy when it passes (``report.problems`` lists integrity and
-    policy failures, ``report.results`` the golden re-run)."""
+    policy failures, ``report.results`` the golden re-run).
+
+    Artifact-like files in the folder that the manifest does not list are named in
+    ``report.warnings``, and are problems with ``strict``. A runtime that cannot run here is skipped
+    with its reason; ``require_runtimes`` makes each such skip a problem."""
     from modelport import manifest as mf
     from modelport.convert.base import Artifact
     from modelport.io import sha256_path
@@ -74,9 +79,45 @@ def gate(dir_or_manifest: str | Path, *, policy: str | Path | None = None, runti
                                  runtimes=runtimes or rules.runtimes, classifiers=_classifiers(data),
                                  progress=progress, base=base)
     report.model = str(path)
+    unlisted = [f"{name}: an artifact-like file the manifest does not list (not checked)"
+                for name in unlisted_artifacts(base, [a.path for a in artifacts] + [golden_path])]
+    problems += unlisted if strict else []
+    report.warnings += [] if strict else unlisted
+    if require_runtimes:
+        problems += [f"{r.artifact} ({r.runtime}): runtime required but skipped: {r.skipped}"
+                     for r in report.results if r.skipped]
+    elif report.results and all(r.skipped for r in report.results):
+        reasons = sorted({f"{r.runtime}: {r.skipped}" for r in report.results})
+        problems.append(f"no artifact could be checked here, every runtime was skipped ({'; '.join(reasons)})")
     report.problems = problems
     report.inputs["policy"] = rules.to_dict()
     return report
+
+
+ARTIFACT_SUFFIXES = (".onnx", ".pb", ".pmml")
+
+
+def unlisted_artifacts(base: Path, listed: list[Path]) -> list[str]:
+    """Names in ``base`` that look like modelport artifacts (.onnx, .pb, .pmml files; SavedModel,
+    checkpoint and PMML folders) and are not in ``listed``: left by another run, or added by hand."""
+    from modelport.io import TMP_PREFIX
+
+    known = {Path(p).resolve() for p in listed}
+    found = []
+    for entry in sorted(base.iterdir()):
+        if entry.name.startswith(TMP_PREFIX) or entry.resolve() in known:
+            continue
+        if entry.is_file() and entry.suffix.lower() in ARTIFACT_SUFFIXES:
+            found.append(entry.name)
+        elif entry.is_dir() and _artifact_folder(entry):
+            found.append(entry.name + "/")
+    return found
+
+
+def _artifact_folder(path: Path) -> bool:
+    names = {p.name for p in path.iterdir()}
+    return ("saved_model.pb" in names or "checkpoint" in names or any(n.endswith((".index", ".meta")) for n in names)
+            or any(n.endswith(".pmml") for n in names))
 
 
 def _classifiers(manifest: dict[str, Any]) -> set[str]:

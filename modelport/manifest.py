@@ -37,6 +37,25 @@ def read(dir_or_file: str | Path) -> dict[str, Any]:
     return data
 
 
+def source_mismatch(model: str | Path, paths: list[str | Path]) -> str | None:
+    """When ``model`` is not the file the manifest among ``paths`` was written for, say so."""
+    from modelport.io import sha256_path
+
+    for raw in paths:
+        path = manifest_path(raw)
+        if path.name != MANIFEST_NAME or not path.is_file() or not Path(model).is_file():
+            continue
+        try:
+            source = read(path).get("source") or {}
+        except BadInputError:
+            return None  # validation itself reports an unreadable manifest
+        digest = sha256_path(Path(model))
+        if source.get("sha256") and source["sha256"] != digest:
+            return (f"{Path(model).name} (sha256 {digest[:12]}…) is not the file {path.parent} was converted from "
+                    f"({source.get('path')}, sha256 {source['sha256'][:12]}…): differences below may be that")
+    return None
+
+
 def artifacts(manifest: dict[str, Any], base: Path) -> list[Artifact]:
     return [Artifact.from_dict(a, base) for a in manifest.get("artifacts", [])]
 

@@ -41,6 +41,12 @@ def split(values: list[str] | None) -> list[str] | None:
     return items or None
 
 
+def require_runtimes(report: Any) -> None:
+    """--require-runtimes: every skipped runtime becomes a problem (the report then fails)."""
+    report.problems += [f"{r.artifact} ({r.runtime}): runtime required but skipped: {r.skipped}"
+                        for r in report.results if r.skipped]
+
+
 def finish(report: Any, json_path: Path | None, junit: Path | None, html: Path | None, as_json: bool) -> None:
     """Write the requested report files, print the table (or the JSON), exit 0 on pass, 1 on fail."""
     import typer

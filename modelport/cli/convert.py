@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, JsonFlag, ModelArg, TrustCodeOpt, app
-from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RuntimesOpt
+from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RequireRuntimesOpt, RuntimesOpt
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -47,6 +47,7 @@ def convert(
     atol: Annotated[list[str] | None, typer.Option("--atol", help="Absolute tolerance: 1e-5, or per output/format: score=1e-4, onnx=1e-4 (repeatable).", show_default=False)] = None,
     rtol: Annotated[list[str] | None, typer.Option("--rtol", help="Relative tolerance, same forms as --atol.", show_default=False)] = None,
     runtimes: RuntimesOpt = None,
+    require: RequireRuntimesOpt = False,
     report_json: JsonOpt = None,
     junit: JunitOpt = None,
     report_html: HtmlOpt = None,
@@ -61,7 +62,7 @@ def convert(
     modelport.json), 2 bad input, 3 a requested target cannot express the model (nothing written).
     """
     from modelport import api
-    from modelport.cli._reporting import progress_bar, split, write_reports
+    from modelport.cli._reporting import progress_bar, require_runtimes, split, write_reports
     from modelport.cli.render import print_json
     from modelport.validators.tolerance import from_cli
 
@@ -73,6 +74,8 @@ def convert(
             **({"data": data, "tolerance": from_cli(atol, rtol), "runtimes": split(runtimes)} if validate else {}),
         )
     if result.parity is not None:
+        if require:
+            require_runtimes(result.parity)
         write_reports(result.parity, report_json, junit, report_html)
     failed = result.parity is not None and not bool(result.parity)
     if as_json:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modelport.cli._app import JsonFlag, app
-from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RuntimesOpt
+from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RequireRuntimesOpt, RuntimesOpt
 
 
 @app.command()
@@ -20,6 +20,8 @@ def gate(
     report_json: JsonOpt = None,
     report_html: HtmlOpt = None,
     as_json: JsonFlag = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on artifact-like files in the folder that the manifest does not list.")] = False,
+    require_runtimes: RequireRuntimesOpt = False,
 ) -> None:
     """Re-hash every artifact, re-run each on the golden inputs against the golden Keras outputs, and
     enforce the policy (required formats, tolerances, maximum size). Needs no Keras file.
@@ -30,5 +32,11 @@ def gate(
     from modelport.gate import gate as run_gate
 
     with progress_bar("gate") as progress:
-        report = run_gate(target, policy=policy, runtimes=split(runtimes), progress=progress)
+        report = run_gate(target, policy=policy, runtimes=split(runtimes), progress=progress, strict=strict,
+                          require_runtimes=require_runtimes)
+    if not as_json:
+        from modelport.cli.render import console
+
+        source = report.inputs.get("policy", {}).get("source")
+        console().print(f"policy: {source or 'none found (defaults)'}", highlight=False)
     finish(report, report_json, junit, report_html, as_json)

@@ -15,6 +15,8 @@ JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML:
 HtmlOpt = Annotated[Path | None, typer.Option("--report-html", help="Write one self-contained HTML report with error histograms.", show_default=False)]
 RuntimesOpt = Annotated[list[str] | None, typer.Option("--runtimes", help=f"Only these runtimes, comma separated: {', '.join(r for r in RUNTIME_MODULES if r != 'keras')}.", show_default=False)]
 
+RequireRuntimesOpt = Annotated[bool, typer.Option("--require-runtimes", help="A runtime that cannot run here (no JVM, no gcc) fails the check instead of being skipped.")]
+
 
 @app.command()
 def validate(
@@ -31,6 +33,7 @@ def validate(
     junit: JunitOpt = None,
     report_html: HtmlOpt = None,
     as_json: JsonFlag = False,
+    require: RequireRuntimesOpt = False,
     architecture: ArchitectureOpt = None,
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,
@@ -40,15 +43,23 @@ def validate(
     Exit 0 when every artifact matches within tolerance, 1 when one does not (or its runtime
     crashed), 2 on bad input (data of the wrong shape, an artifact from another model, a missing runtime).
     """
-    from modelport.cli._reporting import finish, progress_bar, split
+    from modelport.cli._reporting import finish, progress_bar, require_runtimes, split
+    from modelport.manifest import source_mismatch
     from modelport.validators.discover import validate_paths
     from modelport.validators.tolerance import from_cli
 
     tolerance = from_cli(atol, rtol)
+    mismatch = source_mismatch(model, list(artifacts))
+    if mismatch:  # first, before any result, so nobody reads a failure without its likely cause
+        from modelport.cli.render import console
+
+        console(stderr=True).print(f"warning: {mismatch}", highlight=False)
     with progress_bar("validate") as progress:
         report = validate_paths(
             model, list(artifacts), load_options=load_options(architecture, trust_code, custom_objects),
             data=data, tolerance=tolerance, runtimes=split(runtimes), batch_sizes=(1, batch_size),
             seed=seed, progress=progress, localize=localize,
         )
+    if require:
+        require_runtimes(report)
     finish(report, report_json, junit, report_html, as_json)

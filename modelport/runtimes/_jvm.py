@@ -101,6 +101,20 @@ def _sources_key(src: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def unavailable(helpers: bool = True) -> str | None:
+    """Why a JVM runtime cannot run here (no java; no javac while the helper classes are not
+    compiled yet), or None. Cheap: starts nothing."""
+    try:
+        java_tool("java")
+        if helpers:
+            dest = cache_root() / "java-classes" / _sources_key(java_source_dir())
+            if not all((dest / f"{Path(n).stem}.class").is_file() for n in HELPER_SOURCES):
+                java_tool("javac")
+    except BadInputError as e:
+        return e.message
+    return None
+
+
 def helper_classes() -> Path:
     """Directory holding the compiled helper classes; compiles them on first use (needs javac)."""
     with _lock:

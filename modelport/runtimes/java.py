@@ -96,6 +96,13 @@ def read_columns(path: Path, wanted: list[str], n_rows: int) -> np.ndarray:
     return values.reshape(n_rows, len(wanted))
 
 
+def unavailable() -> str | None:
+    """Why this runtime cannot run here (no Java), or None: validation and the gate then skip it."""
+    from modelport.runtimes import _jvm
+
+    return _jvm.unavailable(helpers=True)
+
+
 def load(artifact: Any, java_options: tuple[str, ...] = ()) -> JavaSession:
     from modelport.runtimes._jvm import JVM_OPTIONS, classpath, java_tool
 

@@ -80,6 +80,13 @@ class JpmmlSession:
         return outputs
 
 
+def unavailable() -> str | None:
+    """Why this runtime cannot run here (no Java), or None: validation and the gate then skip it."""
+    from modelport.runtimes import _jvm
+
+    return _jvm.unavailable(helpers=True)
+
+
 def load(artifact: Any) -> JpmmlSession:
     from modelport.runtimes._jvm import helper_classes, start_jvm
 

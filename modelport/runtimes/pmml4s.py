@@ -62,6 +62,13 @@ def _pick(reply: dict[str, Any], wanted: list[str], path: Any) -> np.ndarray:
     return np.array(picked, dtype=np.float64)  # null -> nan
 
 
+def unavailable() -> str | None:
+    """Why this runtime cannot run here (no Java), or None: validation and the gate then skip it."""
+    from modelport.runtimes import _jvm
+
+    return _jvm.unavailable(helpers=False)
+
+
 def load(artifact: Any) -> Pmml4sSession:
     from modelport.runtimes._jvm import JVM_OPTIONS, java_tool
 

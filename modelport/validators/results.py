@@ -68,6 +68,7 @@ class ParityReport:
     versions: dict[str, str] = field(default_factory=dict)
     kind: str = "validate"  # "validate" | "gate"
     problems: list[str] = field(default_factory=list)  # gate: hash changes, policy violations
+    warnings: list[str] = field(default_factory=list)  # said, but not failing (gate: unlisted files without --strict)
     cases: list[Any] = field(default_factory=list, repr=False)  # inputs run (for the golden file)
     expected: list[dict[str, Any]] = field(default_factory=list, repr=False)  # Keras outputs per case
     golden_path: Any = None  # where validate_artifacts(golden_dir=...) wrote the golden file
@@ -128,6 +129,7 @@ class ParityReport:
             "passed": self.passed,
             "summary": counts,
             "problems": list(self.problems),
+            "warnings": list(self.warnings),
             "tolerance": self.tolerance,
             "inputs": self.inputs,
             "timing": {"total_seconds": round(self.total_seconds, 6), "runtimes": self.runtime_seconds()},

@@ -46,6 +46,8 @@ def render_table(report: Any, console: Any = None) -> None:
     console.print(build_table(report))
     for problem in report.problems:
         console.print(f"[bold red]✗[/] {problem}")
+    for warning in getattr(report, "warnings", []):
+        console.print(f"[yellow]![/] {warning}", highlight=False)
     for r in report.results:
         if r.error:
             console.print(f"[bold red]✗[/] {r.artifact} ({r.runtime}): {r.error}", markup=True, highlight=False)
