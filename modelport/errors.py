@@ -96,6 +96,28 @@ class Interrupted(BaseException):  # noqa: N818  (a signal, not an error)
         self.exit_code = 128 + signum
 
 
+_pending_signal: list[int] = []  # set by the CLI's signal handler, checked at safe points
+
+
+def note_signal(signum: int) -> bool:
+    """Record SIGINT/SIGTERM; returns whether one was already pending (a second Ctrl-C)."""
+    again = bool(_pending_signal)
+    _pending_signal[:] = [signum]
+    return again
+
+
+def clear_signal() -> None:
+    _pending_signal.clear()
+
+
+def check_interrupted() -> None:
+    """Raise ``Interrupted`` if a signal arrived. Called at safe points (between steps, before
+    anything is committed), because an exception raised inside a signal handler can land in the
+    middle of C code (TensorFlow's imports, JPype) that mangles or swallows it."""
+    if _pending_signal:
+        raise Interrupted(_pending_signal[0])
+
+
 class StageError(ModelportError):
     """A dependency failed during a stage: ``stage``, ``artifact`` and ``layer`` (when known) say where."""
 

@@ -127,6 +127,9 @@ class Staging:
         return self.root / name
 
     def commit(self, name: str, *, force: bool) -> Path:
+        from modelport.errors import check_interrupted
+
+        check_interrupted()  # after Ctrl-C / SIGTERM nothing reaches a final name
         dest = self.out_dir / name
         _install(self.root / name, dest, force=force)
         return dest

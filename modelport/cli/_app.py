@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from modelport.errors import EXIT_BAD_INPUT, Interrupted, ModelportError
+from modelport.errors import EXIT_BAD_INPUT, Interrupted, ModelportError, clear_signal, note_signal
 
 
 def _plain_metavars() -> None:
@@ -138,9 +138,9 @@ def _dispatch(args: list[str], debug: bool) -> int:
 
 @contextlib.contextmanager
 def _signals_interrupt():
-    """SIGINT and SIGTERM raise ``Interrupted`` in the main thread (not ``KeyboardInterrupt``, which
-    Typer turns into a silent exit 130), so the run unwinds through its cleanups; the previous
-    handlers are restored afterwards (``run`` is also called in-process, by tests)."""
+    """SIGINT and SIGTERM are recorded, and the run stops with ``Interrupted`` at its next safe point
+    (every progress step, and before anything is committed); a second signal stops it at once. The
+    previous handlers are restored afterwards (``run`` is also called in-process, by tests)."""
     import signal
     import threading
 
@@ -149,14 +149,17 @@ def _signals_interrupt():
         return
 
     def interrupt(signum, _frame):
-        raise Interrupted(signum)
+        if note_signal(signum):
+            raise Interrupted(signum)
 
+    clear_signal()
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        clear_signal()
 
 
 class InternalError(ModelportError):

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from modelport.errors import check_interrupted
+
 
 @contextlib.contextmanager
 def progress_bar(label: str) -> Iterator[Any]:
@@ -20,6 +22,7 @@ def progress_bar(label: str) -> Iterator[Any]:
         task = bar.add_task(label, total=None)
 
         def update(description: str, done: int, total: int) -> None:
+            check_interrupted()  # each step is a safe point to stop at after Ctrl-C / SIGTERM
             bar.update(task, description=f"{label}: {description}", completed=done, total=total)
 
         yield update
@@ -28,6 +31,7 @@ def progress_bar(label: str) -> Iterator[Any]:
 def write_reports(report: Any, json_path: Path | None, junit: Path | None, html: Path | None) -> None:
     from modelport.validators.reports import write_html, write_json, write_junit
 
+    check_interrupted()
     if json_path:
         write_json(report, json_path)
     if junit:
