@@ -124,6 +124,31 @@ def _check_outputs(out_dir: Path, names: list[str], force: bool) -> None:
         raise OutputError(f"{out_dir / existing[0]} already exists", "pass --force to overwrite it")
 
 
+def _check_values(spec: ModelSpec, targets: list[str], opset: int | None, class_labels: Any, feature_names: Any,
+                  validate_options: dict[str, Any]) -> None:
+    """Options that cannot apply are refused before any work, rather than silently ignored."""
+    from modelport.errors import BadInputError
+
+    if opset is not None:
+        from modelport.convert.onnx import onnxruntime_max_opset
+
+        if "onnx" not in targets:
+            raise BadInputError(f"--opset applies to onnx, which is not among the targets ({', '.join(targets)})",
+                                "add onnx to --to, or leave --opset out")
+        if not 7 <= opset <= onnxruntime_max_opset():
+            raise BadInputError(f"ONNX opset {opset} is not supported here",
+                                f"choose an opset from 7 to {onnxruntime_max_opset()} (onnxruntime's highest)")
+    for given, flag in ((class_labels, "--class-labels"), (feature_names, "--feature-names")):
+        if given and "pmml" not in targets:
+            raise BadInputError(f"{flag} applies to pmml, which is not among the targets ({', '.join(targets)})",
+                                f"add pmml to --to, or leave {flag} out")
+    tolerance = validate_options.get("tolerance")
+    if tolerance is not None:
+        from modelport.validators.tolerance import check_names
+
+        check_names(tolerance, [t.name for t in spec.outputs])
+
+
 def _select_targets(analysis: Analysis, targets: list[str], is_all: bool) -> tuple[list[str], dict[str, list[str]]]:
     """With `all`, drop targets that cannot express the model; otherwise any such target stops the run."""
     bad = {t: [f"cannot express {f.layer} ({f.class_name}): {f.reason}" for f in analysis.unsupported(t)]
@@ -161,6 +186,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     model_path = Path(model)
     targets, is_all = registry.parse_targets(to)
     spec = read_spec(model_path, options)
+    _check_values(spec, targets, opset, class_labels, feature_names, validate_options if validate else {})
     analysis = analyze_spec(spec, targets)
     targets, skipped = _select_targets(analysis, targets, is_all)
     out = Path(out_dir) if out_dir is not None else Path(f"{model_path.stem}-modelport")

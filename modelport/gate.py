@@ -38,6 +38,15 @@ def gate(dir_or_manifest: str | Path, *, policy: str | Path | None = None, runti
     data = mf.read(path)
     base = path.parent
     rules = pol.read(policy) if policy else pol.discover(base)
+    outputs = [o.get("name") for o in (data.get("model") or {}).get("outputs", [])]
+    if outputs:  # a misspelt output or format in the policy would silently leave the default in force
+        from modelport.validators.tolerance import check_names
+
+        check_names(rules.tolerance, outputs, where=f"policy {rules.source}")
+        unknown = [f for f in rules.required_formats if f not in ("savedmodel", "pb", "ckpt", "onnx", "pmml")]
+        if unknown:
+            raise BadInputError(f"policy {rules.source}: unknown required format {', '.join(map(repr, unknown))}",
+                                "formats: savedmodel, pb, ckpt, onnx, pmml")
     try:
         artifacts = [Artifact.from_dict(a, base) for a in data.get("artifacts", [])]
     except (KeyError, TypeError) as e:

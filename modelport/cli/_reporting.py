@@ -40,6 +40,25 @@ def write_reports(report: Any, json_path: Path | None, junit: Path | None, html:
         write_html(report, html)
 
 
+def check_report_paths(**paths: Path | None) -> None:
+    """Report files are written at the end: a path that cannot be written is refused at the start."""
+    import os
+
+    from modelport.errors import BadInputError
+
+    for option, path in paths.items():
+        if path is None:
+            continue
+        flag = "--" + option.replace("_", "-")
+        parent = Path(path).absolute().parent
+        if Path(path).is_dir():
+            raise BadInputError(f"{flag} {path} is a directory", f"give {flag} a file name")
+        if not parent.is_dir():
+            raise BadInputError(f"{flag} {path}: folder {parent} does not exist", "create it first, or choose another path")
+        if not os.access(parent, os.W_OK):
+            raise BadInputError(f"{flag} {path}: folder {parent} is not writable", "choose another path")
+
+
 def split(values: list[str] | None) -> list[str] | None:
     items = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
     return items or None

@@ -62,10 +62,11 @@ def convert(
     modelport.json), 2 bad input, 3 a requested target cannot express the model (nothing written).
     """
     from modelport import api
-    from modelport.cli._reporting import progress_bar, require_runtimes, split, write_reports
+    from modelport.cli._reporting import check_report_paths, progress_bar, require_runtimes, split, write_reports
     from modelport.cli.render import print_json
     from modelport.validators.tolerance import from_cli
 
+    check_report_paths(report_json=report_json, junit=junit, report_html=report_html)
     with progress_bar("convert") as progress:
         result = api.convert(
             model, to, out_dir, opset=opset, force=force, architecture=architecture, trust_code=trust_code,

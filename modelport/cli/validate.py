@@ -43,12 +43,19 @@ def validate(
     Exit 0 when every artifact matches within tolerance, 1 when one does not (or its runtime
     crashed), 2 on bad input (data of the wrong shape, an artifact from another model, a missing runtime).
     """
-    from modelport.cli._reporting import finish, progress_bar, require_runtimes, split
+    from modelport.cli._reporting import check_report_paths, finish, progress_bar, require_runtimes, split
     from modelport.manifest import source_mismatch
     from modelport.validators.discover import validate_paths
     from modelport.validators.tolerance import from_cli
 
     tolerance = from_cli(atol, rtol)
+    check_report_paths(report_json=report_json, junit=junit, report_html=report_html)
+    if atol or rtol:  # names checked against the model's outputs before anything runs
+        from modelport import api
+        from modelport.validators.tolerance import check_names
+
+        options = load_options(architecture, trust_code, custom_objects)
+        check_names(tolerance, [t.name for t in api.read_spec(model, options).outputs])
     mismatch = source_mismatch(model, list(artifacts))
     if mismatch:  # first, before any result, so nobody reads a failure without its likely cause
         from modelport.cli.render import console

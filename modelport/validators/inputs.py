@@ -90,7 +90,24 @@ def _read_table(path: Path) -> tuple[list[str], np.ndarray]:
     except Exception as e:  # pandas raises many types for a malformed file
         raise BadInputError(f"cannot read {path}: {str(e).splitlines()[0]}",
                             "give a CSV with a header row or a Parquet file") from None
-    return [str(c) for c in frame.columns], frame.to_numpy()
+    columns = [str(c) for c in frame.columns]
+    if columns and all(_is_number(c) for c in columns):  # pandas took the first data row as the header
+        raise BadInputError(f"{path} has no header row (its first line holds numbers: {', '.join(columns[:3])}…)",
+                            "add a header row: the input's name, or <input>_0, <input>_1, ... per value")
+    return columns, frame.to_numpy()
+
+
+def _is_number(text: str) -> bool:
+    """A number, also as pandas renames a repeated header cell ("0.5" twice: "0.5", "0.5.1")."""
+    import re
+
+    for candidate in (text, re.sub(r"\.\d+$", "", text)):
+        try:
+            float(candidate)
+            return True
+        except ValueError:
+            continue
+    return False
 
 
 def read_data(path: str | Path, spec: ModelSpec) -> dict[str, np.ndarray]:

@@ -73,8 +73,14 @@ def parse_overrides(values: Iterable[str] | None, kind: str) -> tuple[float | No
                 continue
             if "=" in part:
                 name, _, num = part.partition("=")
+                if not name.strip():
+                    raise BadInputError(f"--{kind} {part}: no name before '='",
+                                        f"write --{kind} 1e-4, or --{kind} OUTPUT=1e-4 / FORMAT=1e-4")
                 named[name.strip()] = _number(num.strip(), f"--{kind} {name.strip()}")
             else:
+                if default is not None:
+                    raise BadInputError(f"--{kind} gives two default values ({default:g} and {part})",
+                                        f"give one default, and name the others: --{kind} OUTPUT=1e-4")
                 default = _number(part, f"--{kind}")
     return default, named
 
@@ -96,6 +102,21 @@ def from_cli(atol: Iterable[str] | None, rtol: Iterable[str] | None,
             table = tol.per_format if name in formats or ":" in name else tol.per_output
             table.setdefault(name, {})[kind] = value
     return tol
+
+
+def check_names(tol: Tolerance, outputs: Iterable[str], where: str = "--atol/--rtol",
+                formats: Iterable[str] = ("savedmodel", "pb", "ckpt", "onnx", "pmml")) -> None:
+    """Every name in a tolerance is one of the model's outputs or a format (``onnx:score``: both);
+    a typo would otherwise silently leave the default in force."""
+    outputs, formats = list(outputs), list(formats)
+    wrong = [name for name in tol.per_output if name not in outputs]
+    for key in tol.per_format:
+        fmt, _, out = key.partition(":")
+        if fmt not in formats or (out and out not in outputs):
+            wrong.append(key)
+    if wrong:
+        raise BadInputError(f"{where}: {', '.join(repr(w) for w in wrong)} names no output or format of this model",
+                            f"outputs: {', '.join(outputs)}; formats: {', '.join(formats)}")
 
 
 def build(atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL, per_output: dict | None = None,
