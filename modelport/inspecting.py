@@ -14,10 +14,39 @@ from modelport.loading.sniff import HDF5_MAGIC, ZIP_MAGIC, describe_bytes
 
 
 def inspect_path(path: Path, options: Any) -> dict[str, Any]:
+    """What a caller needs to use ``path``: for an artifact modelport wrote, the signature its
+    manifest records (tensor names to feed and fetch); otherwise what the file itself says."""
+    info = _inspect_path(path, options)
+    recorded = _manifest_entry(path)
+    if recorded is not None:
+        info["manifest"] = str(path.parent / "modelport.json")
+        info["signature"] = recorded.get("signature")
+        details = recorded.get("details") or {}
+        if details.get("input_tensors"):
+            info["tensors"] = {"feed": details["input_tensors"], "fetch": details["output_tensors"]}
+    return info
+
+
+def _manifest_entry(path: Path) -> dict[str, Any] | None:
+    """The manifest's entry for ``path``, when the folder holding it is a modelport output folder."""
+    from modelport import manifest
+
+    if not (path.parent / manifest.MANIFEST_NAME).is_file() or path.name == manifest.MANIFEST_NAME:
+        return None
+    try:
+        data = manifest.read(path.parent)
+    except BadInputError:
+        return None
+    return next((a for a in data.get("artifacts", []) if a.get("path") == path.name), None)
+
+
+def _inspect_path(path: Path, options: Any) -> dict[str, Any]:
     if not path.exists():
         raise BadInputError(f"{path}: no such file or directory", "check the path")
     if path.is_dir():
         return _inspect_dir(path)
+    if path.name == "modelport.json" or (path.suffix == ".json" and b'"format_version"' in path.read_bytes()[:4096]):
+        return _inspect_manifest(path)
     head = path.open("rb").read(1024)
     suffix = path.suffix.lower()
     if head.startswith((HDF5_MAGIC, ZIP_MAGIC)) or suffix == ".json":
@@ -99,24 +128,61 @@ def inspect_pmml(path: Path) -> dict[str, Any]:
             "inputs": inputs, "targets": targets, "outputs": outputs}
 
 
+# ops that end a graph without being an output: variable plumbing, saving and restoring
+_NOT_OUTPUTS = ("Const", "NoOp", "Placeholder", "Assign", "AssignVariableOp", "VarHandleOp", "VariableV2",
+                "SaveV2", "RestoreV2", "MergeV2Checkpoints", "VarIsInitializedOp", "ShardedFilename", "StringJoin")
+
+
 def _graph_io(graph_def: Any) -> dict[str, Any]:
+    """Feeds and fetches of a graph: data placeholders (not variable resources), and the ends of
+    the computation, with shapes where the graph records them."""
     consumed = {i.split(":")[0].lstrip("^") for n in graph_def.node for i in n.input}
-    inputs = [{"name": f"{n.name}:0", "dtype": _tf_dtype(n.attr["dtype"].type),
-               "shape": [d.size if d.size >= 0 else None for d in n.attr["shape"].shape.dim]}
-              for n in graph_def.node if n.op == "Placeholder"]
-    outputs = [{"name": f"{n.name}:0"} for n in graph_def.node
-               if n.name not in consumed and n.op not in ("Const", "NoOp", "Placeholder")]
+    by_name = {n.name: n for n in graph_def.node}
+    inputs = [{"name": f"{n.name}:0", "dtype": _tf_dtype(n.attr["dtype"].type)}
+              for n in graph_def.node if n.op == "Placeholder" and not n.name.endswith("/resource")
+              and _tf_dtype(n.attr["dtype"].type) != "resource"]  # variables fed as resources are not inputs
+    outputs = []
+    for n in graph_def.node:
+        if n.name in consumed or n.op in _NOT_OUTPUTS or n.name.startswith("save/") or "/Assign" in n.name:
+            continue
+        source = n.input[0].split(":")[0] if n.op == "Identity" and n.input else None
+        name = source if source in by_name and by_name[source].op != "Const" else n.name  # probs, not Identity
+        dtype = n.attr["T"].type if "T" in n.attr else n.attr["dtype"].type if "dtype" in n.attr else 0
+        outputs.append({"name": f"{name}:0", "dtype": _tf_dtype(dtype) if dtype else None})
+    shapes = _shapes(graph_def, [t["name"] for t in inputs + outputs])
+    for t in inputs + outputs:
+        t["shape"] = shapes.get(t["name"])
     return {"inputs": inputs, "outputs": outputs}
 
 
-def _tf_dtype(enum: int) -> str:
-    import tensorflow as tf
+def _shapes(graph_def: Any, names: list[str]) -> dict[str, list[Any] | None]:
+    """Static shapes by TensorFlow's own shape inference (a frozen graph records none)."""
+    from modelport.tfimport import import_tensorflow
 
-    return tf.dtypes.as_dtype(enum).name
+    tf = import_tensorflow()
+    graph = tf.Graph()
+    try:
+        with graph.as_default():
+            tf.compat.v1.import_graph_def(graph_def, name="")
+        shapes = {}
+        for name in names:
+            shape = graph.get_tensor_by_name(name).shape
+            shapes[name] = shape.as_list() if shape.rank is not None else None
+        return shapes
+    except Exception:  # a graph TensorFlow cannot import: shapes unknown, the rest still shown
+        return {}
+
+
+def _tf_dtype(enum: int) -> str:
+    from modelport.tfimport import import_tensorflow
+
+    return import_tensorflow().dtypes.as_dtype(enum).name
 
 
 def inspect_frozen_pb(path: Path) -> dict[str, Any]:
-    import tensorflow as tf
+    from modelport.tfimport import import_tensorflow
+
+    tf = import_tensorflow()  # TensorFlow's C++ start-up lines silenced
 
     graph_def = tf.compat.v1.GraphDef()
     try:
@@ -136,9 +202,14 @@ def _inspect_dir(path: Path) -> dict[str, Any]:
                               for a in data["artifacts"]]}
     if (path / "saved_model.pb").exists():
         return _inspect_savedmodel(path)
+    pmml = sorted(path.glob("*.pmml"))
+    if pmml:  # modelport's PMML folder: one document per output head
+        return {"kind": "pmml-folder", "path": str(path), "documents": [inspect_pmml(p) for p in pmml]}
     metas = sorted(path.glob("*.meta"))
     if metas:
-        import tensorflow as tf
+        from modelport.tfimport import import_tensorflow
+
+        tf = import_tensorflow()
 
         meta = tf.compat.v1.MetaGraphDef()
         meta.ParseFromString(metas[0].read_bytes())
@@ -147,7 +218,22 @@ def _inspect_dir(path: Path) -> dict[str, Any]:
                          "pass a model file or an artifact")
 
 
+def _inspect_manifest(path: Path) -> dict[str, Any]:
+    info = _inspect_dir(path.parent) if path.name == "modelport.json" else None
+    if info is None or info.get("kind") != "modelport-output":
+        from modelport import manifest
+
+        data = manifest.read(path)
+        info = {"kind": "modelport-output", "path": str(path.parent), "source": data.get("source"),
+                "artifacts": [{k: a[k] for k in ("path", "format", "sha256", "signature", "details") if k in a}
+                              for a in data["artifacts"]]}
+    return info
+
+
 def _inspect_savedmodel(path: Path) -> dict[str, Any]:
+    from modelport.tfimport import import_tensorflow
+
+    import_tensorflow()  # its protobuf classes import TensorFlow: silence its C++ start-up lines first
     from tensorflow.core.protobuf import saved_model_pb2
 
     saved = saved_model_pb2.SavedModel()

@@ -46,13 +46,23 @@ def _print_info(info: dict) -> None:
     from modelport.cli.render import console, signature_text
 
     out = console()
-    skip = {"inputs", "outputs", "layers", "artifacts", "signatures"}
+    skip = {"inputs", "outputs", "layers", "artifacts", "signatures", "signature", "tensors", "documents"}
     for key, value in info.items():
         if key not in skip and value not in (None, [], {}):
             out.print(f"[bold]{key}[/]: {value}")
+    if info.get("signature"):  # what the manifest recorded for this artifact: the names to use
+        sig = info["signature"]
+        out.print(f"[bold]signature[/] (from the manifest): {signature_text(sig.get('inputs', []))} → "
+                  f"{signature_text(sig.get('outputs', []))}")
+    if info.get("tensors"):
+        out.print(f"[bold]tensors[/]: feed {', '.join(info['tensors']['feed'])} → fetch {', '.join(info['tensors']['fetch'])}")
     for key in ("inputs", "outputs", "targets"):
         if info.get(key):
-            out.print(f"[bold]{key}[/]: {signature_text(info[key])}")
+            label = f"graph {key}" if info.get("signature") else key
+            out.print(f"[bold]{label}[/]: {signature_text(info[key])}")
+    for doc in info.get("documents") or []:
+        out.print(f"[bold]{Path(doc['path']).name}[/] ({doc.get('function')}): {signature_text(doc.get('inputs', []))}"
+                  f" → {', '.join(o['name'] for o in doc.get('outputs', []))}")
     for name, sig in (info.get("signatures") or {}).items():
         out.print(f"[bold]signature {name}[/] (tags {', '.join(sig['tags'])})")
         for t in sig["inputs"]:

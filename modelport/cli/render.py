@@ -19,11 +19,14 @@ def print_json(data: Any) -> None:
 
 
 def shape_text(shape: Any) -> str:
+    if shape is None:
+        return "(shape unknown)"
     return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
 
 
 def signature_text(tensors: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{t['name']} {shape_text(t.get('shape', []))} {t.get('dtype', '')}".strip() for t in tensors)
+    return ", ".join(" ".join(filter(None, (t["name"], shape_text(t["shape"]) if "shape" in t else "", t.get("dtype") or "")))
+                     for t in tensors)
 
 
 def human_size(n: int) -> str:
