@@ -79,3 +79,14 @@ def test_usage_errors_help_and_version(capsys):
 def test_debug_adds_the_traceback_and_keeps_the_code(tmp_path, capsys):
     code, _, err = _cli(["convert", tmp_path / "nope.h5", "--debug"], capsys)
     assert code == 2 and "Traceback" in err and err.strip().splitlines()[-1].startswith("error:")
+
+
+def test_the_convert_program_names_itself(capsys):
+    from modelport.cli import run
+
+    with pytest.raises(SystemExit) as exc:
+        run(["-h"], prefix=["convert"])
+    assert exc.value.code == 0 and capsys.readouterr().out.startswith("Usage: convert [OPTIONS] MODEL")
+    with pytest.raises(SystemExit) as exc:
+        run([], prefix=["convert"])
+    assert exc.value.code == 2 and "see `convert --help`" in capsys.readouterr().err

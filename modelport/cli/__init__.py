@@ -18,4 +18,6 @@ def main() -> None:
 
 def convert_main() -> None:
     """``convert model.h5 --to pb``: the convert command as its own program."""
-    run(prefix=["convert"])
+    from modelport.cli._app import STANDALONE
+
+    run(prefix=[STANDALONE])

@@ -95,6 +95,9 @@ def fail(error: ModelportError) -> None:
     raise SystemExit(error.exit_code)
 
 
+STANDALONE = "convert"  # also installed as a program of its own
+
+
 def run(argv: list[str] | None = None, prefix: list[str] | None = None) -> None:
     """Run the CLI; always ends in ``SystemExit`` with the documented code. Every error is one line
     on stderr; ``--debug`` (anywhere) prints the traceback before it and never changes the code."""
@@ -104,18 +107,24 @@ def run(argv: list[str] | None = None, prefix: list[str] | None = None) -> None:
     if debug:
         os.environ["MODELPORT_DEBUG"] = "1"  # keeps TensorFlow's start-up messages (modelport.tfimport)
     with _signals_interrupt():
-        code = _dispatch([*(prefix or []), *args], debug)
+        code = _dispatch(args, debug, standalone=prefix == [STANDALONE]) if prefix in (None, [STANDALONE]) \
+            else _dispatch([*prefix, *args], debug)
     if argv is None:  # a real process, not a caller's run([...])
         _exit_fast(code)
     raise SystemExit(code)
 
 
-def _dispatch(args: list[str], debug: bool) -> int:
+def _dispatch(args: list[str], debug: bool, standalone: bool = False) -> int:
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
     from typer.exceptions import Abort
 
     try:
-        result = app(args=args, prog_name="modelport", standalone_mode=False)
+        if standalone:  # the `convert` program: its own usage line and help
+            command = typer.main.get_command(app).get_command(None, STANDALONE)  # type: ignore[attr-defined]
+            result = command.main(args=args, prog_name=STANDALONE, standalone_mode=False,
+                                  help_option_names=["-h", "--help"])
+        else:
+            result = app(args=args, prog_name="modelport", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
