@@ -71,6 +71,9 @@ def _inspect_model(path: Path, options: Any) -> dict[str, Any]:
         info = describe(path, architecture=options.architecture)
     else:
         info = loading.read_spec(path).summary()
+    for t in info.get("outputs") or []:
+        if not t.get("shape"):  # the config alone does not give an output's shape (every one has a batch axis)
+            t["shape"] = None
     return {"kind": "keras-model", "path": str(path), **info}
 
 

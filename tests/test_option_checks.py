@@ -90,3 +90,18 @@ def test_the_convert_program_names_itself(capsys):
     with pytest.raises(SystemExit) as exc:
         run([], prefix=["convert"])
     assert exc.value.code == 2 and "see `convert --help`" in capsys.readouterr().err
+
+
+def test_convert_json_carries_the_validation_and_the_reason(fixture_file, tmp_path, capsys):
+    import json
+
+    args = ["convert", fixture_file("mlp"), "--to", "onnx", "--runtimes", "onnxruntime", "--json"]
+    code, out, _ = _cli([*args, "-o", tmp_path / "ok"], capsys)
+    result = json.loads(out)
+    assert code == 0 and result["exit_code"] == 0 and result["reason"] is None
+    assert result["validation"]["passed"] is True and result["validation"]["results"][0]["runtime"] == "onnxruntime"
+    # ONNX Runtime's float32 kernels differ from Keras's in the last bits: zero tolerance fails
+    code, out, _ = _cli([*args, "-o", tmp_path / "strict", "--atol", "0", "--rtol", "0"], capsys)
+    result = json.loads(out)
+    assert code == 1 and result["exit_code"] == 1 and result["validation"]["passed"] is False
+    assert result["reason"].startswith("mlp.onnx in onnxruntime: probs (max abs ")
