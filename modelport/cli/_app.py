@@ -1,7 +1,8 @@
 """The Typer application, its global options and the error → exit-code mapping.
 
-Command modules register on ``app``; ``main`` turns a ``ModelportError`` into one line on stderr
-and its exit code. ``--debug`` (anywhere on the command line) shows tracebacks instead.
+Command modules register on ``app``; ``run`` turns every error — a ``ModelportError``, an option
+Typer cannot parse, a modelport bug — into one line on stderr and its exit code, and SIGINT/SIGTERM
+into 130/143. ``--debug`` (anywhere on the command line) adds the traceback; the code stays.
 """
 
 from __future__ import annotations
