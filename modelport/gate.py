@@ -85,7 +85,7 @@ def gate(dir_or_manifest: str | Path, *, policy: str | Path | None = None, runti
         problems.append(f"{_rel(golden_path, base)}: golden file changed since convert")
 
     report = golden.check_golden(present, golden_path, tolerance=rules.tolerance,
-                                 runtimes=runtimes or rules.runtimes, classifiers=_classifiers(data),
+                                 runtimes=_serving(runtimes, present) or rules.runtimes, classifiers=_classifiers(data),
                                  progress=progress, base=base)
     report.model = str(path)
     unlisted = [f"{name}: an artifact-like file the manifest does not list (not checked)"
@@ -127,6 +127,17 @@ def _artifact_folder(path: Path) -> bool:
     names = {p.name for p in path.iterdir()}
     return ("saved_model.pb" in names or "checkpoint" in names or any(n.endswith((".index", ".meta")) for n in names)
             or any(n.endswith(".pmml") for n in names))
+
+
+def _serving(runtimes: list[str] | None, artifacts: list[Any]) -> list[str] | None:
+    """Runtimes given as a preference (``$MODELPORT_RUNTIMES``) that run none of the artifacts are
+    dropped; ones given on the command line stay (naming a useless one is an error)."""
+    if not runtimes or type(runtimes) is list:
+        return runtimes
+    from modelport.runtimes import RUNTIMES_FOR_FORMAT
+
+    served = {r for a in artifacts for r in RUNTIMES_FOR_FORMAT.get(a.format, [])}
+    return [r for r in runtimes if r in served] or None
 
 
 def _classifiers(manifest: dict[str, Any]) -> set[str]:

@@ -59,6 +59,24 @@ def check_report_paths(**paths: Path | None) -> None:
             raise BadInputError(f"{flag} {path}: folder {parent} is not writable", "choose another path")
 
 
+RUNTIMES_ENV = "MODELPORT_RUNTIMES"
+
+
+def runtimes_option(values: list[str] | None) -> list[str] | None:
+    """--runtimes, else $MODELPORT_RUNTIMES (e.g. the quick in-process runtimes on a laptop or in a
+    docs check); from the environment, runtimes that serve none of the artifacts are ignored."""
+    import os
+
+    given = split(values)
+    if given is None and os.environ.get(RUNTIMES_ENV):
+        return EnvRuntimes(split([os.environ[RUNTIMES_ENV]]) or [])
+    return given
+
+
+class EnvRuntimes(list):
+    """Runtimes from the environment: a preference, not a demand."""
+
+
 def split(values: list[str] | None) -> list[str] | None:
     items = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
     return items or None

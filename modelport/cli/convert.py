@@ -62,7 +62,13 @@ def convert(
     modelport.json), 2 bad input, 3 a requested target cannot express the model (nothing written).
     """
     from modelport import api
-    from modelport.cli._reporting import check_report_paths, progress_bar, require_runtimes, split, write_reports
+    from modelport.cli._reporting import (
+        check_report_paths,
+        progress_bar,
+        require_runtimes,
+        runtimes_option,
+        write_reports,
+    )
     from modelport.cli.render import print_json
     from modelport.validators.tolerance import from_cli
 
@@ -72,7 +78,7 @@ def convert(
             model, to, out_dir, opset=opset, force=force, architecture=architecture, trust_code=trust_code,
             custom_objects=custom_objects, validate=validate, class_labels=_names_from(class_labels),
             feature_names=_names_from(feature_names), progress=progress,
-            **({"data": data, "tolerance": from_cli(atol, rtol), "runtimes": split(runtimes)} if validate else {}),
+            **({"data": data, "tolerance": from_cli(atol, rtol), "runtimes": runtimes_option(runtimes)} if validate else {}),
         )
     if result.parity is not None:
         if require:

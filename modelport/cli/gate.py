@@ -28,12 +28,12 @@ def gate(
 
     Exit 0 pass, 1 fail (each changed or drifting artifact is named), 2 bad input.
     """
-    from modelport.cli._reporting import check_report_paths, finish, progress_bar, split
+    from modelport.cli._reporting import check_report_paths, finish, progress_bar, runtimes_option
     from modelport.gate import gate as run_gate
 
     check_report_paths(report_json=report_json, junit=junit, report_html=report_html)
     with progress_bar("gate") as progress:
-        report = run_gate(target, policy=policy, runtimes=split(runtimes), progress=progress, strict=strict,
+        report = run_gate(target, policy=policy, runtimes=runtimes_option(runtimes), progress=progress, strict=strict,
                           require_runtimes=require_runtimes)
     if not as_json:
         from modelport.cli.render import console

@@ -43,7 +43,13 @@ def validate(
     Exit 0 when every artifact matches within tolerance, 1 when one does not (or its runtime
     crashed), 2 on bad input (data of the wrong shape, an artifact from another model, a missing runtime).
     """
-    from modelport.cli._reporting import check_report_paths, finish, progress_bar, require_runtimes, split
+    from modelport.cli._reporting import (
+        check_report_paths,
+        finish,
+        progress_bar,
+        require_runtimes,
+        runtimes_option,
+    )
     from modelport.manifest import source_mismatch
     from modelport.validators.discover import validate_paths
     from modelport.validators.tolerance import from_cli
@@ -64,7 +70,7 @@ def validate(
     with progress_bar("validate") as progress:
         report = validate_paths(
             model, list(artifacts), load_options=load_options(architecture, trust_code, custom_objects),
-            data=data, tolerance=tolerance, runtimes=split(runtimes), batch_sizes=(1, batch_size),
+            data=data, tolerance=tolerance, runtimes=runtimes_option(runtimes), batch_sizes=(1, batch_size),
             seed=seed, progress=progress, localize=localize,
         )
     if require:
