@@ -126,3 +126,14 @@ def test_missing_java_is_skipped_with_reason_unless_required(fixture_file, tmp_p
     required = gate("--require-runtimes")
     assert required.returncode == 1
     assert any("runtime required but skipped" in p for p in json.loads(required.stdout)["problems"])
+
+
+def test_runtimes_from_the_environment_are_a_preference(fixture_file, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    monkeypatch.setenv("MODELPORT_RUNTIMES", "tensorflow,onnxruntime")
+    assert _cli(["convert", fixture_file("mlp"), "--to", "onnx", "-o", out], capsys)[0] == 0
+    code, stdout, err = _cli(["gate", out, "--json"], capsys)
+    assert code == 0, err
+    assert [r["runtime"] for r in json.loads(stdout)["results"]] == ["onnxruntime"]
+    code, _, err = _cli(["gate", out, "--runtimes", "tensorflow"], capsys)  # named: a useless one is an error
+    assert code == 2 and "runs none of the artifacts" in err
