@@ -142,3 +142,23 @@ def test_stage_names_the_layer_from_keras_and_graph_messages():
     with pytest.raises(StageError) as exc, stage("load", "m.h5"):
         raise OSError("Unable to synchronously open object (bad symbol table)")
     assert exc.value.exit_code == 2 and str(exc.value).startswith("load failed for m.h5: OSError: Unable")
+
+
+def test_all_skips_a_target_whose_export_refuses_and_writes_the_others(tmp_path, capsys):
+    """`--to all` on a model with a dynamic length: the PMML export refuses (fixed shapes only);
+    the other targets are written and validated, exit 0, the reason named."""
+    import json
+
+    from fixtures.edge_models import dynamic_dense
+
+    model = tmp_path / "dynamic.keras"
+    dynamic_dense().save(model)
+    out = tmp_path / "out"
+    code, stdout, err = _cli(["convert", model, "--to", "all", "-o", out, "--runtimes", "tensorflow,onnxruntime",
+                              "--json"], capsys)
+    _assert_clean(code, err, allowed=(0,))
+    result = json.loads(stdout)
+    assert "fixed input shape" in result["skipped"]["pmml"][0]
+    assert sorted(a["format"] for a in result["artifacts"]) == ["ckpt", "onnx", "pb", "savedmodel"]
+    assert result["validation"]["passed"] is True
+    assert not (out / "dynamic.pmml").exists()
