@@ -105,3 +105,11 @@ def test_convert_json_carries_the_validation_and_the_reason(fixture_file, tmp_pa
     result = json.loads(out)
     assert code == 1 and result["exit_code"] == 1 and result["validation"]["passed"] is False
     assert result["reason"].startswith("mlp.onnx in onnxruntime: probs (max abs ")
+
+
+def test_debug_does_not_leak_into_the_callers_environment(tmp_path, capsys):
+    import os
+
+    assert "MODELPORT_DEBUG" not in os.environ
+    _cli(["convert", tmp_path / "nope.h5", "--debug"], capsys)
+    assert "MODELPORT_DEBUG" not in os.environ  # later subprocesses would print TensorFlow's chatter

@@ -105,11 +105,18 @@ def run(argv: list[str] | None = None, prefix: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
+    before = os.environ.get("MODELPORT_DEBUG")
     if debug:
         os.environ["MODELPORT_DEBUG"] = "1"  # keeps TensorFlow's start-up messages (modelport.tfimport)
-    with _signals_interrupt():
-        code = _dispatch(args, debug, standalone=prefix == [STANDALONE]) if prefix in (None, [STANDALONE]) \
-            else _dispatch([*prefix, *args], debug)
+    try:
+        with _signals_interrupt():
+            code = _dispatch(args, debug, standalone=prefix == [STANDALONE]) if prefix in (None, [STANDALONE]) \
+                else _dispatch([*prefix, *args], debug)
+    finally:  # an in-process caller's environment is left as it was
+        if before is None:
+            os.environ.pop("MODELPORT_DEBUG", None)
+        else:
+            os.environ["MODELPORT_DEBUG"] = before
     if argv is None:  # a real process, not a caller's run([...])
         _exit_fast(code)
     raise SystemExit(code)
