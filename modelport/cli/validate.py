@@ -12,7 +12,7 @@ from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, TrustCodeOpt, 
 JsonOpt = Annotated[Path | None, typer.Option("--report-json", help="Write the JSON report (schema: docs/report-schema.json).", show_default=False)]
 JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML: one testcase per artifact × runtime × output.", show_default=False)]
 HtmlOpt = Annotated[Path | None, typer.Option("--report-html", help="Write one self-contained HTML report with error histograms.", show_default=False)]
-RuntimesOpt = Annotated[list[str] | None, typer.Option("--runtimes", help="Only these runtimes, comma separated: tensorflow, onnxruntime, jpmml, pmml4s, tf_c_api, java.", show_default=False)]
+RuntimesOpt = Annotated[list[str] | None, typer.Option("--runtimes", help="Only these runtimes, comma separated: tensorflow, onnxruntime, jpmml, pmml4s, tf_c_api, java, spark (only when named; master from $MODELPORT_SPARK_MASTER).", show_default=False)]
 
 
 @app.command()

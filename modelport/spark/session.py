@@ -40,14 +40,18 @@ def unavailable() -> str | None:
 
 
 def require() -> None:
-    reason = unavailable()
-    if reason:
-        from modelport.runtimes._jvm import JavaUnavailableError
+    """Raise the one-line error when Spark cannot run: the extra is missing, or Java is (with how to install it)."""
+    for package, extra in (("pyspark", "pyspark"), ("jpmml_evaluator_pyspark", "jpmml-evaluator-pyspark")):
+        if importlib.util.find_spec(package) is None:
+            raise BadInputError(f"Spark support is not installed ({extra} is missing)", "pip install 'modelport[spark]'")
+    from modelport.runtimes._jvm import JavaUnavailableError, java_tool
 
-        if "Java" in reason or "java" in reason.split()[0]:
-            raise JavaUnavailableError("Spark needs Java, which is not installed",
-                                       "install Java 17, e.g. `apt-get install -y openjdk-17-jre-headless`, or set JAVA_HOME")
-        raise BadInputError(f"Spark support is not installed: {reason}", "pip install 'modelport[spark]'")
+    try:
+        java_tool("java")
+    except JavaUnavailableError:
+        raise JavaUnavailableError("Spark needs Java, and 'java' was not found on PATH or in $JAVA_HOME/bin",
+                                   "install Java 17, e.g. `apt-get install -y openjdk-17-jre-headless`, "
+                                   "or set JAVA_HOME") from None
 
 
 def jpmml_spark_jars() -> list[str]:
