@@ -141,5 +141,5 @@ def input_exprs(sources: list[InputSource]) -> list[Any]:
 
             exprs.append(vector_to_array(F.col(f"`{source.columns[0]}`")).alias(f"__in{i}"))
         else:
-            exprs += [F.col(f"`{c}`").cast("double").alias(f"__in{i}_{k}") for k, c in enumerate(source.columns)]
+            exprs += [F.col(f"`{c}`").try_cast("double").alias(f"__in{i}_{k}") for k, c in enumerate(source.columns)]
     return exprs

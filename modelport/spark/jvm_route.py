@@ -30,7 +30,7 @@ def _checks(i: int, source: InputSource) -> tuple[list[Any], Any]:
     tensor, name = source.tensor, source.tensor.name
     fields = tensor.fields
     if source.kind == "scalars":
-        cols = [F.col(_q(c)).cast("double") for c in source.columns]
+        cols = [F.col(_q(c)).try_cast("double") for c in source.columns]  # CSV text: a bad number is null
         bad = F.lit(False)
         for c in cols:
             bad = bad | c.isNull() | F.isnan(c)

@@ -137,7 +137,7 @@ public class ScoreSpark {
             for (InputField field : evaluator.getInputFields()) {
                 String name = field.getName();
                 if (fieldExprs.containsKey(name)) continue;
-                if (present.contains(name)) fieldExprs.put(name, q(name).cast("double"));
+                if (present.contains(name)) fieldExprs.put(name, q(name).try_cast("double"));  // CSV text: bad -> null
                 else missing.add(name);
             }
         }
