@@ -43,10 +43,14 @@ def _ship(sc: Any, name: str, make: Any, recursive: bool = False, code: bool = F
 
 
 def ship_model(sc: Any, artifact: Any) -> str:
-    """Register the artifact with ``addFile`` once per SparkContext; the name workers ask for."""
+    """Register the artifact with ``addFile`` once per SparkContext; the name workers ask for.
+
+    The name holds the hash of the bytes on disk (not the manifest's record of them): a file
+    changed in place is a new name, so no worker keeps scoring with the model it cached before."""
+    from modelport.io import sha256_path
+
     source = Path(artifact.path)
-    digest = (artifact.sha256 or hashlib.sha256(str(source.resolve()).encode()).hexdigest())[:12]
-    name = f"{digest}-{source.name}"
+    name = f"{sha256_path(source)[:16]}-{source.name}"
 
     def make(dest: Path) -> None:
         (shutil.copytree if source.is_dir() else shutil.copyfile)(source, dest)
