@@ -185,8 +185,8 @@ def test_cli_score_formats_row_errors_and_existing_output(spark, spark_artifacts
     np.testing.assert_allclose(np.array(as_json.column("probs").to_pylist()), expected, atol=ATOL)
 
     lines = ["id," + ",".join(f"x{i + 1}" for i in range(8))]
-    lines += [f"{i}," + ",".join("%.17g" % v for v in x[i]) for i in range(60)]
-    lines[5] = "4," + ",".join(["oops"] + ["%.17g" % v for v in x[4, 1:]])  # not a number: that row fails
+    lines += [f"{i}," + ",".join(f"{v:.17g}" for v in x[i]) for i in range(60)]
+    lines[5] = "4," + ",".join(["oops"] + [f"{v:.17g}" for v in x[4, 1:]])  # not a number: that row fails
     (tmp_path / "in.csv").write_text("\n".join(lines) + "\n")
     scored = tmp_path / "scored.csv"
     with pytest.raises(SystemExit) as done:
