@@ -247,7 +247,7 @@ def test_every_route_on_the_loopback_cluster(spark_cluster, spark_artifacts, fix
            "MODELPORT_SPARK_CONF": "spark.executor.memory=512m,spark.driver.memory=512m"}
     proc = run_cli("validate", fixture_file("mlp"), spark_artifacts("mlp"), "--runtimes", "spark", "--json",
                    "--no-localize", env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-2000:])
     results = json.loads(proc.stdout)["results"]
     assert sorted((r["format"], r["runtime"], r["status"]) for r in results) == [
         (f, "spark", "pass") for f in sorted(ROUTES)]

@@ -31,31 +31,38 @@ def _staging_dir() -> Path:
     return _staging[0]
 
 
-def _ship(sc: Any, name: str, make: Any, recursive: bool = False, code: bool = False) -> str:
+def _ship(sc: Any, name: str, make: Any, how: str = "file") -> str:
     key = (sc.applicationId, name)
     if key not in _shipped:
         path = _staging_dir() / name
         if not path.exists():
             make(path)
-        sc.addPyFile(str(path)) if code else sc.addFile(str(path), recursive=recursive)
+        {"file": sc.addFile, "archive": sc.addArchive, "code": sc.addPyFile}[how](str(path))
         _shipped.add(key)
     return name
 
 
-def ship_model(sc: Any, artifact: Any) -> str:
-    """Register the artifact with ``addFile`` once per SparkContext; the name workers ask for.
+def _zip_dir(source: Path, dest: Path, prefix: str = "") -> None:
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(source.rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts:
+                z.write(p, prefix + p.relative_to(source).as_posix())
 
+
+def ship_model(sc: Any, artifact: Any) -> str:
+    """Register the artifact once per SparkContext; the name workers pass to ``SparkFiles.get``.
+
+    A file goes by ``addFile``; a directory (SavedModel) as a zip by ``addArchive``, which each
+    executor unpacks into a directory of that name (``addFile`` takes no directories off local mode).
     The name holds the hash of the bytes on disk (not the manifest's record of them): a file
     changed in place is a new name, so no worker keeps scoring with the model it cached before."""
     from modelport.io import sha256_path
 
     source = Path(artifact.path)
     name = f"{sha256_path(source)[:16]}-{source.name}"
-
-    def make(dest: Path) -> None:
-        (shutil.copytree if source.is_dir() else shutil.copyfile)(source, dest)
-
-    return _ship(sc, name, make, recursive=source.is_dir())
+    if source.is_dir():
+        return _ship(sc, name + ".zip", lambda dest: _zip_dir(source, dest), how="archive")
+    return _ship(sc, name, lambda dest: shutil.copyfile(source, dest))
 
 
 def ship_code(sc: Any) -> str:
@@ -67,13 +74,8 @@ def ship_code(sc: Any) -> str:
     digest = hashlib.sha256()
     for p in files:
         digest.update(p.relative_to(package).as_posix().encode() + b"\0" + p.read_bytes())
-
-    def make(dest: Path) -> None:
-        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
-            for p in files:
-                z.write(p, "modelport/" + p.relative_to(package).as_posix())
-
-    return _ship(sc, f"modelport-{digest.hexdigest()[:12]}.zip", make, code=True)
+    return _ship(sc, f"modelport-{digest.hexdigest()[:12]}.zip", lambda dest: _zip_dir(package, dest, "modelport/"),
+                 how="code")
 
 
 def worker_plan(plan: Plan, sources: list[InputSource], model_file: str, n_keep: int) -> WorkerPlan:

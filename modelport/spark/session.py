@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import warnings
+from pathlib import Path
 from typing import Any
 
 from modelport.errors import BadInputError
@@ -91,6 +93,8 @@ def get_session(master: str | None = None, conf: dict[str, str] | None = None) -
     require()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this interpreter's packages
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # the routes use mapInArrow, never pandas: pyspark's pandas>=3 notice does not apply
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
@@ -98,6 +102,9 @@ def get_session(master: str | None = None, conf: dict[str, str] | None = None) -
         return active
     builder = SparkSession.builder.master(master or DEFAULT_MASTER).appName("modelport")
     settings = {**QUIET_DEFAULTS, **(conf or {})}
+    if not os.environ.get("MODELPORT_DEBUG") and "spark.driver.extraJavaOptions" not in settings:
+        quiet = Path(__file__).with_name("log4j2.properties")  # no INFO/WARN chatter on the CLI's stderr
+        settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={quiet.as_uri()}"
     jars = jpmml_spark_jars()
     settings["spark.jars"] = ",".join([*jars, *[j for j in settings.get("spark.jars", "").split(",") if j]])
     for key, value in settings.items():
