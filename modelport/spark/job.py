@@ -116,17 +116,15 @@ def read_input(spark: Any, path: str, fmt: str) -> Any:
         raise BadInputError(f"cannot read {path} as {fmt}: {first}", "check the path and --input-format") from None
 
 
-def flatten_arrays(df: Any) -> Any:
-    """CSV holds no arrays: ``probs`` becomes ``probs_0``, ``probs_1``, ..."""
+def flatten_arrays(df: Any, widths: dict[str, int]) -> Any:
+    """CSV holds no arrays: output ``probs`` (``widths["probs"]`` values) becomes ``probs_0``, ``probs_1``, ..."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import ArrayType
 
     exprs = []
-    first = df.limit(1).collect()
     for f in df.schema.fields:
-        if isinstance(f.dataType, ArrayType):
-            width = max((len(r[f.name]) for r in first if r[f.name] is not None), default=0)
-            exprs += [F.get(F.col(f"`{f.name}`"), i).alias(f"{f.name}_{i}") for i in range(width)]
+        if isinstance(f.dataType, ArrayType) and f.name in widths:
+            exprs += [F.get(F.col(f"`{f.name}`"), i).alias(f"{f.name}_{i}") for i in range(widths[f.name])]
         else:
             exprs.append(F.col(f"`{f.name}`"))
     return df.select(*exprs)
@@ -135,25 +133,41 @@ def flatten_arrays(df: Any) -> Any:
 def run_job(options: JobOptions, spark: Any = None) -> JobResult:
     """Score ``options.input`` into ``options.output``; raise RowErrors when rows failed (output kept)."""
     from modelport.spark.routes import choose
-    from modelport.spark.scoring import score_dataframe
-    from modelport.spark.session import get_session
+    from modelport.spark.session import get_session, require
 
     started = time.perf_counter()
     plan = choose(options.artifacts, options.via)
     in_fmt, out_fmt = data_format(options.input, options.input_format), data_format(options.output, options.output_format)
+    require()  # one line when pyspark or Java is missing, before anything else
     if _local(options.output) and not options.force:
         from pathlib import Path
 
         if Path(options.output.removeprefix("file://")).exists():
             raise OutputError(f"{options.output} exists", "pass --force to replace it")
-    spark = spark or get_session(options.master, options.conf)
+    if spark is None:
+        from pyspark import SparkContext
+
+        owned = SparkContext._active_spark_context is None  # started here: stopped here (frees a cluster's executors)
+        spark = get_session(options.master, options.conf)
+        if owned:
+            try:
+                return _run(options, plan, in_fmt, out_fmt, spark, started)
+            finally:
+                spark.stop()
+    return _run(options, plan, in_fmt, out_fmt, spark, started)
+
+
+def _run(options: JobOptions, plan: Any, in_fmt: str, out_fmt: str, spark: Any, started: float) -> JobResult:
+    from modelport.spark.scoring import score_dataframe
+
     files = HadoopFiles(spark)
     if not options.force and files.exists(options.output):
         raise OutputError(f"{options.output} exists", "pass --force to replace it")
     df = read_input(spark, options.input, in_fmt)
     scored = score_dataframe(df, plan, keep=options.keep, columns=options.columns or None,
                              feature_names=options.feature_names)
-    out = flatten_arrays(scored.df) if out_fmt == "csv" else scored.df
+    widths = {t.name: t.width for t in plan.outputs}
+    out = flatten_arrays(scored.df, widths) if out_fmt == "csv" else scored.df
     tmp = temp_sibling(options.output)
     try:
         out.write.format(out_fmt).option("header", "true").save(tmp)

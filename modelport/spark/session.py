@@ -95,11 +95,11 @@ def get_session(master: str | None = None, conf: dict[str, str] | None = None) -
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     # the routes use mapInArrow, never pandas: pyspark's pandas>=3 notice does not apply
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
+    if SparkContext._active_spark_context is not None:  # one SparkContext per process: join it
+        return SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
     builder = SparkSession.builder.master(master or DEFAULT_MASTER).appName("modelport")
     settings = {**QUIET_DEFAULTS, **(conf or {})}
     if not os.environ.get("MODELPORT_DEBUG") and "spark.driver.extraJavaOptions" not in settings:
