@@ -93,7 +93,8 @@ def spark_cases(master: str, artifacts: Path, data: Path, pmml_rows: int, cases:
     from modelport.spark.session import get_session
 
     t0 = time.perf_counter()
-    spark = get_session(master, {"spark.driver.memory": "2g"})
+    # several input partitions per file (one per ~8 MB), so every core gets tasks
+    spark = get_session(master, {"spark.driver.memory": "2g", "spark.sql.files.maxPartitionBytes": "8m"})
     out: dict = {"master": master, "session_start_s": time.perf_counter() - t0}
     df = spark.read.parquet(str(data))
     rows = df.count()
@@ -104,19 +105,20 @@ def spark_cases(master: str, artifacts: Path, data: Path, pmml_rows: int, cases:
 
     jobs = {
         "jvm_copy": lambda d: d.select("id", "features"),
-        "passthrough": lambda d: d.select("id", "features").mapInArrow(passthrough, d.schema),
+        "passthrough": lambda d: d.select("id", "features").mapInArrow(passthrough, d.select("id", "features").schema),
         "onnx": lambda d: score_dataframe(d, choose(artifacts, "onnx"), keep=["id"]).df,
         "pmml": lambda d: score_dataframe(d, choose(artifacts, "pmml"), keep=["id"]).df,
     }
-    small = df.limit(20_000)
-    for case in cases:
-        source = df.limit(pmml_rows) if case == "pmml" else df
-        n = min(rows, pmml_rows) if case == "pmml" else rows
-        write(jobs[case](small), f"warm-{case}")  # spawns the workers, loads the model
+    out["partitions"] = df.rdd.getNumPartitions()
+    from pyspark.sql import functions as F
+
+    for case in cases:  # best of 2: the first run of the first Python case also starts the workers
+        source = df.where(F.col("id") % max(1, rows // pmml_rows) == 0) if case == "pmml" else df
+        n = source.count() if case == "pmml" else rows
         seconds = timed(lambda case=case, source=source: write(jobs[case](source), case))
         out[case] = {"seconds": seconds, "rows": n, "rows_per_s": n / seconds}
     out["jvm_peak_mb"] = vm_hwm_mb(int(spark.sparkContext._jvm.ProcessHandle.current().pid()))
-    scored = score_dataframe(df.limit(1000), choose(artifacts, "onnx"), keep=["id"])
+    scored = score_dataframe(df, choose(artifacts, "onnx"), keep=["id"])
     scored.df.count()
     workers = [int(k.split(":")[1]) for k in scored.loads] or []
     import subprocess as sp
