@@ -24,6 +24,10 @@ def __getattr__(name: str):
         from modelport import api
 
         return getattr(api, name)
+    if name == "spark":  # modelport.spark.score(df, "out/"): pyspark is imported only when used
+        import importlib
+
+        return importlib.import_module("modelport.spark")
     raise AttributeError(f"module 'modelport' has no attribute {name!r}")
 
 

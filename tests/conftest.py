@@ -100,3 +100,46 @@ def seeded_inputs(spec, batch: int, seed: int = 0, time_steps: int = 5) -> dict[
         else:
             out[t.name] = rng.normal(0, 1, shape).astype(t.dtype)
     return out
+
+
+@pytest.fixture(scope="session")
+def spark_artifacts(fixture_file, tmp_path_factory):
+    """spark_artifacts(name) -> output directory holding the onnx, pmml and savedmodel artifacts of a
+    fixture model (mlp with class labels a/b/c), converted once per session."""
+    import modelport
+
+    root = tmp_path_factory.mktemp("spark-artifacts")
+    cache: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in cache:
+            labels = ["a", "b", "c"] if name == "mlp" else None
+            modelport.convert(fixture_file(name), to=["onnx", "pmml", "savedmodel"], out_dir=root / name,
+                              validate=False, class_labels=labels)
+            cache[name] = root / name
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The run's one SparkSession (local[2]), stopped at the end."""
+    from modelport.spark.session import get_session
+
+    session = get_session("local[2]", {"spark.driver.memory": "1g", "spark.sql.shuffle.partitions": "4"})
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory):
+    """A standalone Spark master and one worker (2 cores) on 127.0.0.1, started from the pyspark wheel's
+    bin/spark-class and stopped at the end of the run. Yields the master URL."""
+    from tests.spark_cluster import LoopbackCluster
+
+    cluster = LoopbackCluster(tmp_path_factory.mktemp("spark-cluster"))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()

@@ -5,7 +5,7 @@ Each command lives in its own module and registers itself on the shared Typer ``
 
 from __future__ import annotations
 
-from modelport.cli import analyze, convert, gate, inspect, validate  # noqa: F401  (register commands)
+from modelport.cli import analyze, convert, gate, inspect, score, validate  # noqa: F401  (register commands)
 from modelport.cli._app import app, run
 
 __all__ = ["app", "main", "convert_main", "run"]

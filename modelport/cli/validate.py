@@ -13,7 +13,7 @@ from modelport.runtimes import RUNTIME_MODULES
 JsonOpt = Annotated[Path | None, typer.Option("--report-json", help="Write the JSON report (schema: docs/report-schema.json).", show_default=False)]
 JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML: one testcase per artifact × runtime × output.", show_default=False)]
 HtmlOpt = Annotated[Path | None, typer.Option("--report-html", help="Write one self-contained HTML report with error histograms.", show_default=False)]
-RuntimesOpt = Annotated[list[str] | None, typer.Option("--runtimes", help=f"Only these runtimes, comma separated: {', '.join(r for r in RUNTIME_MODULES if r != 'keras')}.", show_default=False)]
+RuntimesOpt = Annotated[list[str] | None, typer.Option("--runtimes", help=f"Only these runtimes, comma separated: {', '.join(r for r in RUNTIME_MODULES if r != 'keras')} (spark only when named; master from $MODELPORT_SPARK_MASTER).", show_default=False)]
 
 RequireRuntimesOpt = Annotated[bool, typer.Option("--require-runtimes", help="A runtime that cannot run here (no JVM, no gcc) fails the check instead of being skipped.")]
 

@@ -27,6 +27,7 @@ RUNTIME_MODULES = {
     "jpmml": "modelport.runtimes.jpmml",
     "pmml4s": "modelport.runtimes.pmml4s",
     "java": "modelport.runtimes.java",  # the plain Java program (ScorePmml) in a subprocess
+    "spark": "modelport.runtimes.spark",  # the artifact's Spark route (modelport score), local or a cluster
 }
 
 # artifact format -> the runtimes that serve it in production, in the order validation runs them.
@@ -38,6 +39,10 @@ RUNTIMES_FOR_FORMAT = {
     "onnx": ["onnxruntime"],
     "pmml": ["jpmml", "pmml4s", "java"],
 }
+
+
+# runtimes that join only when named in --runtimes (starting them costs seconds): name -> formats
+RUNTIMES_ON_REQUEST = {"spark": ("onnx", "pmml", "savedmodel")}
 
 
 def open_session(runtime: str, artifact: Any) -> Session:

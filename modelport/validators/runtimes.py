@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelport.errors import BadInputError
-from modelport.runtimes import RUNTIME_MODULES, RUNTIMES_FOR_FORMAT
+from modelport.runtimes import RUNTIME_MODULES, RUNTIMES_FOR_FORMAT, RUNTIMES_ON_REQUEST
 
 
 def module_for(runtime: str) -> str | None:
@@ -25,8 +25,10 @@ def all_runtimes() -> list[str]:
     return [r for r in RUNTIME_MODULES if r != "keras"]
 
 
-def runtimes_for(fmt: str) -> list[str]:
-    return list(RUNTIMES_FOR_FORMAT.get(fmt, []))
+def runtimes_for(fmt: str, requested: list[str] | None = None) -> list[str]:
+    """The format's runtimes, plus the on-request ones (spark) when ``requested`` names them."""
+    extra = [r for r in requested or [] if fmt in RUNTIMES_ON_REQUEST.get(r, ())]
+    return list(RUNTIMES_FOR_FORMAT.get(fmt, [])) + extra
 
 
 def unavailable(runtime: str) -> str | None:
@@ -65,7 +67,7 @@ def plan(artifacts: list[Any], requested: list[str] | None = None) -> list[Plann
             if reason:
                 raise BadInputError(f"runtime '{runtime}' is not available: {reason}",
                                     "install it or leave it out of --runtimes")
-        served = {r for a in artifacts for r in runtimes_for(a.format)}
+        served = {r for a in artifacts for r in runtimes_for(a.format, requested)}
         useless = [r for r in requested if r not in served]
         if useless:
             raise BadInputError(f"runtime {', '.join(repr(u) for u in useless)} runs none of the artifacts given",
@@ -73,7 +75,7 @@ def plan(artifacts: list[Any], requested: list[str] | None = None) -> list[Plann
     reasons: dict[str, str | None] = {}
     out = []
     for artifact in artifacts:
-        candidates = runtimes_for(artifact.format)
+        candidates = runtimes_for(artifact.format, requested)
         if not candidates:
             raise BadInputError(f"no runtime can run format '{artifact.format}' ({artifact.path})",
                                 "validate savedmodel, pb, ckpt, onnx or pmml artifacts")
