@@ -76,7 +76,8 @@ def convert(
         write_reports(result.parity, report_json, junit, report_html)
     if as_json:
         print_json({"manifest": str(result.manifest_path),
-                    "artifacts": [a.to_dict() for a in result.artifacts], "skipped": result.skipped})
+                    "artifacts": [a.to_dict() for a in result.artifacts], "skipped": result.skipped,
+                    "repairs": result.repairs})
     else:
         _print_result(result)
     failed = result.parity is not None and not bool(result.parity)
@@ -104,6 +105,11 @@ def _print_result(result) -> None:
         out.print(f"skipped {target}: cannot express {', '.join(layers)}")
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
+    if result.repairs:
+        from modelport.loading.repairs import SUMMARIES
+
+        for name in result.repairs:
+            out.print(f"repaired while loading: {name}: {SUMMARIES.get(name, 'a weight conversion')}")
     if result.parity is not None:
         result.parity.render(out)
     out.print(f"manifest: {result.manifest_path}")

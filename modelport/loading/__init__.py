@@ -19,7 +19,8 @@ from modelport.loading.spec_builder import spec_from_config
 from modelport.spec import ModelSpec, TensorSpec
 
 KERAS3, TF_KERAS = "keras3", "tf_keras"
-NORMALISING_RULES = ("keras1-names", "sequential-list-config")  # loader-neutral, used for the spec
+# loader-neutral, used for the spec
+NORMALISING_RULES = ("keras1-names", "sequential-list-config", "fixed-batch-size")
 
 
 @dataclass

@@ -193,6 +193,62 @@ def keras_src_engine_modules(config: Config) -> tuple[Config, bool]:
     return config, applied
 
 
+def _relax_batch(shape: Any) -> bool:
+    """Set a shape's leading (batch) dimension to None; True if it was a fixed number."""
+    if isinstance(shape, list) and shape and isinstance(shape[0], int) and not isinstance(shape[0], bool):
+        shape[0] = None
+        return True
+    return False
+
+
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, list) and all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in value)
+
+
+def _relax_build_shapes(value: Any) -> bool:
+    """A ``build_config`` input shape: one shape, or a list/dict of them (multi-input layers)."""
+    if _is_shape(value):
+        return _relax_batch(value)
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return any([_relax_build_shapes(v) for v in items])
+
+
+def _is_stateful(config: Any) -> bool:
+    if isinstance(config, dict):
+        return config.get("stateful") is True or any(_is_stateful(v) for v in config.values())
+    return isinstance(config, list) and any(_is_stateful(v) for v in config)
+
+
+def fixed_batch_size(config: Config) -> tuple[Config, bool]:
+    """A batch size saved in the config (``model.build((32, 256, 256, 3))``, ``batch_size=`` on an
+    Input, a Keras 1/2 ``batch_input_shape`` with a number first): the model then declares outputs of
+    that batch and refuses any other. Inference does not depend on it, so every saved batch
+    dimension (``batch_shape``, ``batch_input_shape``, ``build_config`` input shapes, Keras 3 tensor
+    records) becomes None. Not for stateful RNNs, whose states really have that batch size."""
+    if _is_stateful(config):
+        return config, False
+    applied = False
+
+    def fix(obj: Any) -> None:
+        nonlocal applied
+        if isinstance(obj, dict):
+            for key in ("batch_shape", "batch_input_shape"):
+                applied |= _relax_batch(obj.get(key))
+            build = obj.get("build_config")
+            if isinstance(build, dict) and "input_shape" in build:
+                applied |= _relax_build_shapes(build["input_shape"])
+            if obj.get("class_name") == "__keras_tensor__" and isinstance(obj.get("config"), dict):
+                applied |= _relax_batch(obj["config"].get("shape"))
+            for v in obj.values():
+                fix(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                fix(v)
+
+    fix(config)
+    return config, applied
+
+
 RULES: list[Rule] = [
     Rule("keras1-names", keras1_names.__doc__ or "", frozenset({KERAS3, TF_KERAS}), LEGACY_ERAS, keras1_names),
     Rule(
@@ -230,12 +286,25 @@ RULES: list[Rule] = [
         LEGACY_ERAS,
         keras_src_engine_modules,
     ),
+    Rule("fixed-batch-size", fixed_batch_size.__doc__ or "", frozenset({KERAS3, TF_KERAS}), ALL_ERAS, fixed_batch_size),
 ]
+
+# One line per rule for the CLI: what was done to the file's config
+SUMMARIES = {
+    "keras1-names": "Keras 1 layer and argument names translated",
+    "sequential-list-config": "a list-style Sequential config wrapped",
+    "batch-input-shape": "batch_input_shape turned into an InputLayer",
+    "wrapper-inner-module": "module named for layers inside wrappers",
+    "tf-keras-only-args": "tf.keras-only arguments with neutral values dropped",
+    "keras-src-engine-modules": "keras.src.engine module names mapped",
+    "fixed-batch-size": "the batch size fixed in the saved config relaxed to None (any batch size)",
+    "theano-kernel-flip": "Theano-trained convolution kernels flipped for TensorFlow",
+}
 
 
 def repair(config: Config, loader: str, era: str = "keras2") -> tuple[Config, list[str]]:
     """Apply, in order, every rule meant for ``loader`` and the file's ``era`` that changes something;
-    return the names applied. Files Keras 3 wrote are read as they are."""
+    return the names applied. Files Keras 3 wrote get only the rules naming the keras3 era."""
     applied: list[str] = []
     for rule in RULES:
         if loader not in rule.loaders or era not in rule.eras:
