@@ -50,18 +50,22 @@ def build_from_config(config: dict[str, Any], loader: str, *, custom_objects: di
 
 
 def load_zip(
-    path: Path, config: dict[str, Any], repaired: bool, loader: str, *, custom_objects: dict[str, Any], trust_code: bool
+    path: Path, config: dict[str, Any], repaired: bool, loader: str, *, custom_objects: dict[str, Any], trust_code: bool,
+    weights: bytes | None = None,
 ) -> Any:
-    """A ``.keras`` archive; when the config was repaired, load a copy carrying the repaired config."""
+    """A ``.keras`` archive; when the config was repaired (or ``weights`` replace its
+    ``model.weights.h5``), load a copy carrying the repaired parts."""
     _quiet()
     with tempfile.TemporaryDirectory(prefix="modelport-load-") as tmp:
         target = path
-        if repaired:
+        if repaired or weights is not None:
             target = Path(tmp) / "repaired.keras"
             with zipfile.ZipFile(path) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as dst:
                 for info in src.infolist():
                     if info.filename == "config.json":
                         dst.writestr("config.json", json.dumps(config))
+                    elif info.filename == "model.weights.h5" and weights is not None:
+                        dst.writestr("model.weights.h5", weights)
                     else:
                         with src.open(info) as member, dst.open(info.filename, "w") as out:
                             while chunk := member.read(1 << 20):
@@ -85,8 +89,27 @@ def load_zip(
             raise DeserializeError(f"{loader} cannot load the archive ({_first_line(e)})") from None
 
 
+def legacy_archive_weights(path: Path, config: dict[str, Any], keras_version: str | None) -> tuple[bytes | None, Any]:
+    """For a tf.keras 2.13-2.15 archive, its weights moved to today's layout and what moved
+    (``keras2_archive.Moved``); ``(None, None)`` for any other archive."""
+    from modelport.loading import keras2_archive
+
+    with zipfile.ZipFile(path) as zf:
+        if "model.weights.h5" not in zf.namelist():
+            return None, None
+        data = zf.read("model.weights.h5")
+    if not keras2_archive.needs_move(data):
+        return None, None
+    return keras2_archive.move(data, config, keras_version)
+
+
+# Training state some archives keep beside the layers' weights: never part of the model
+TRAINING_STATE_GROUPS = ("optimizer", "metrics", "compiled_metrics", "compiled_loss")
+
+
 def zip_weight_count(path: Path) -> int:
-    """Arrays stored in a ``.keras`` archive's ``model.weights.h5`` (to prove none were skipped)."""
+    """Arrays stored for the layers of a ``.keras`` archive's ``model.weights.h5`` (to prove none
+    were skipped); optimizer and metric state is not the model's."""
     import io
 
     import h5py
@@ -100,7 +123,8 @@ def zip_weight_count(path: Path) -> int:
 
         def visit(_name: str, obj: Any) -> None:
             nonlocal count
-            if isinstance(obj, h5py.Dataset) and "/optimizer" not in "/" + _name:
+            if isinstance(obj, h5py.Dataset) and "/optimizer" not in "/" + _name \
+                    and _name.split("/")[0] not in TRAINING_STATE_GROUPS:
                 count += 1
 
         f.visititems(visit)
