@@ -122,3 +122,26 @@ def test_tf_keras_2x_archive_mislabelled_is_refused(workdir, tf_keras_model):
             b.writestr(name, data.replace(b'"2.13.1"', b'"2.15.0"') if name == "metadata.json" else data)
     with pytest.raises(BadInputError, match="match no layer"):
         load(wrong, loader="tf_keras")
+
+
+def test_windows_vocabulary_is_reencoded(workdir):
+    """A TextVectorization vocabulary in cp1252 with CRLF: Keras said only "2 objects could not be
+    loaded"; the repaired copy loads with the vocabulary and outputs of the model that was saved."""
+    from modelport.loading import archive_repairs, backends
+    from modelport.loading.config_reader import read_saved
+
+    model = habits.text_vectorizer()
+    path = habits.as_written_on_windows(habits.save(model, workdir / "text.keras"), workdir / "text_windows.keras")
+    config = read_saved(path).model_config
+    with pytest.raises(BadInputError, match="could not be loaded"):
+        backends.load_zip(path, config, False, "keras3", custom_objects={}, trust_code=False)
+    fixed = archive_repairs.repair_archive(path, config, "3")
+    assert fixed.applied == ["windows-vocabulary-encoding"] and len(fixed.members) == 2
+    loaded = backends.load_zip(path, config, False, "keras3", custom_objects={}, trust_code=False,
+                               members=fixed.members)
+    vocabulary = loaded.get_layer("vectorize").get_vocabulary()
+    assert vocabulary == model.get_layer("vectorize").get_vocabulary() and "café" in vocabulary
+    import tensorflow as tf
+
+    texts = tf.constant([[t] for t in [*habits.TEXTS, "brûlée noir", "unknown words"]])
+    _close(np.asarray(loaded(texts)), np.asarray(model(texts), "float64"), "keras3")

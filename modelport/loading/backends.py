@@ -51,21 +51,22 @@ def build_from_config(config: dict[str, Any], loader: str, *, custom_objects: di
 
 def load_zip(
     path: Path, config: dict[str, Any], repaired: bool, loader: str, *, custom_objects: dict[str, Any], trust_code: bool,
-    weights: bytes | None = None,
+    members: dict[str, bytes] | None = None,
 ) -> Any:
-    """A ``.keras`` archive; when the config was repaired (or ``weights`` replace its
-    ``model.weights.h5``), load a copy carrying the repaired parts."""
+    """A ``.keras`` archive; when the config was repaired (or ``members`` replace some of its
+    files), load a copy carrying the repaired parts."""
     _quiet()
     with tempfile.TemporaryDirectory(prefix="modelport-load-") as tmp:
         target = path
-        if repaired or weights is not None:
+        members = members or {}
+        if repaired or members:
             target = Path(tmp) / "repaired.keras"
             with zipfile.ZipFile(path) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as dst:
                 for info in src.infolist():
                     if info.filename == "config.json":
                         dst.writestr("config.json", json.dumps(config))
-                    elif info.filename == "model.weights.h5" and weights is not None:
-                        dst.writestr("model.weights.h5", weights)
+                    elif info.filename in members:
+                        dst.writestr(info.filename, members[info.filename])
                     else:
                         with src.open(info) as member, dst.open(info.filename, "w") as out:
                             while chunk := member.read(1 << 20):
@@ -87,20 +88,6 @@ def load_zip(
             )
         except (TypeError, ValueError, KeyError, AttributeError, OSError, NotImplementedError) as e:
             raise DeserializeError(f"{loader} cannot load the archive ({_first_line(e)})") from None
-
-
-def legacy_archive_weights(path: Path, config: dict[str, Any], keras_version: str | None) -> tuple[bytes | None, Any]:
-    """For a tf.keras 2.13-2.15 archive, its weights moved to today's layout and what moved
-    (``keras2_archive.Moved``); ``(None, None)`` for any other archive."""
-    from modelport.loading import keras2_archive
-
-    with zipfile.ZipFile(path) as zf:
-        if "model.weights.h5" not in zf.namelist():
-            return None, None
-        data = zf.read("model.weights.h5")
-    if not keras2_archive.needs_move(data):
-        return None, None
-    return keras2_archive.move(data, config, keras_version)
 
 
 # Training state some archives keep beside the layers' weights: never part of the model

@@ -373,6 +373,7 @@ SUMMARIES = {
     "fixed-batch-size": "the batch size fixed in the saved config relaxed to None (any batch size)",
     "keras2-archive-weight-paths": "tf.keras 2.13-2.15 weight paths (_layer_checkpoint_dependencies) moved "
                                    "to today's layout, each array checked in place",
+    "windows-vocabulary-encoding": "lookup vocabularies written on Windows (cp1252, CRLF) re-encoded as UTF-8",
     "theano-kernel-flip": "Theano-trained convolution kernels flipped for TensorFlow",
 }
 
