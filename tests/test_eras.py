@@ -145,3 +145,16 @@ def test_windows_vocabulary_is_reencoded(workdir):
 
     texts = tf.constant([[t] for t in [*habits.TEXTS, "brûlée noir", "unknown words"]])
     _close(np.asarray(loaded(texts)), np.asarray(model(texts), "float64"), "keras3")
+
+
+def test_stateful_rnn_keeps_its_batch_and_gets_a_useful_hint(workdir):
+    """fixed-batch-size leaves a stateful RNN alone (its states have that batch); if it then cannot
+    load, the hint says why instead of "re-save the model with a current Keras"."""
+    import keras
+
+    inp = keras.Input(batch_shape=(4, 3, 2), name="sequence")
+    model = keras.Model(inp, keras.layers.Dense(1)(keras.layers.LSTM(3, stateful=True)(inp)))
+    path = habits.save(model, workdir / "stateful.keras")
+    with pytest.raises(BadInputError) as info:
+        load(path)
+    assert "stateful=False" in (info.value.hint or "")

@@ -207,6 +207,11 @@ def load(
         spec.trust = {"trust_code": bool(trust_code), **record, "accepted": [pr.to_dict() for pr in accepted]}
         return LoadedModel(model, spec, saved, warnings)
     hint = "re-save the model with a current Keras, or report the file to modelport"
+    if repairs.has_stateful_layer(saved.model_config or {}):  # its fixed batch size is kept (fixed-batch-size)
+        hint = (
+            "the model has a stateful RNN, whose states fix the batch size; re-save it for inference "
+            "with stateful=False and no fixed batch size"
+        )
     if any("nrecognized keyword argument" in f for f in failures):
         hint = (
             "a layer's arguments do not match the built-in class of that name: it may be a custom class "

@@ -274,10 +274,10 @@ def _relax_build_shapes(value: Any) -> bool:
     return any([_relax_build_shapes(v) for v in items])
 
 
-def _is_stateful(config: Any) -> bool:
+def has_stateful_layer(config: Any) -> bool:
     if isinstance(config, dict):
-        return config.get("stateful") is True or any(_is_stateful(v) for v in config.values())
-    return isinstance(config, list) and any(_is_stateful(v) for v in config)
+        return config.get("stateful") is True or any(has_stateful_layer(v) for v in config.values())
+    return isinstance(config, list) and any(has_stateful_layer(v) for v in config)
 
 
 def fixed_batch_size(config: Config) -> tuple[Config, bool]:
@@ -286,7 +286,7 @@ def fixed_batch_size(config: Config) -> tuple[Config, bool]:
     that batch and refuses any other. Inference does not depend on it, so every saved batch
     dimension (``batch_shape``, ``batch_input_shape``, ``build_config`` input shapes, Keras 3 tensor
     records) becomes None. Not for stateful RNNs, whose states really have that batch size."""
-    if _is_stateful(config):
+    if has_stateful_layer(config):
         return config, False
     applied = False
 
