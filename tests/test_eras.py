@@ -103,6 +103,16 @@ def test_tf_keras_2x_archive_loads_every_array_in_place(workdir, tf_keras_model,
     _close(loaded.model.predict(x, verbose=0), tf_keras_model.predict(x, verbose=0), f"{version} {loader}")
 
 
+def test_tf_keras_213_archive_nested_weighted_sequential(workdir):
+    model = tf_keras_2x_archive.build_nested_weighted()
+    path = tf_keras_2x_archive.write(workdir / "tf_keras_2.13_nested.keras", "2.13.1", model)
+    x = np.random.default_rng(6).normal(0, 1, (6, 6)).astype("float32")
+    for loader in ("keras3", "tf_keras"):
+        loaded = load(path, loader=loader)
+        assert "keras2-archive-weight-paths" in loaded.spec.repairs
+        _close(loaded.model.predict(x, verbose=0), model.predict(x, verbose=0), loader)
+
+
 def test_tf_keras_2x_archive_converts_with_parity(workdir, tf_keras_model):
     path = tf_keras_2x_archive.write(workdir / "tf_keras_2.13_convert.keras", "2.13.1", tf_keras_model)
     result = modelport.convert(path, to="onnx", out_dir=workdir / "2x-out", validate=False)
