@@ -1,8 +1,8 @@
 """Loading: sniff the container, read the saved config without TensorFlow, check it is safe, repair
 known drift, build the model with Keras 3 or tf_keras, and verify what was loaded.
 
-Pipeline: ``read_saved`` -> ``safety.check`` -> ``repairs.repair`` (per loader) -> ``backends`` ->
-``weights.assign_by_name`` -> ``verify``. ``read_spec`` and ``describe`` never import TensorFlow.
+Pipeline: ``read_saved`` -> ``safety.check`` -> ``repairs.repair`` (per loader) ->
+``archive_repairs`` (``.keras`` members) -> ``backends`` -> ``weights.assign_by_name`` -> ``verify``. ``read_spec`` and ``describe`` never import TensorFlow.
 """
 
 from __future__ import annotations
