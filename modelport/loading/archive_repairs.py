@@ -12,13 +12,16 @@ No TensorFlow.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelport.errors import NotAModelError
 from modelport.loading import keras2_archive
 
 VOCABULARY_RULE = "windows-vocabulary-encoding"
+MAX_VOCABULARY = 256 << 20  # bytes read at most per vocabulary (a zip member may claim anything)
 
 
 @dataclass
@@ -44,12 +47,23 @@ def windows_vocabulary(data: bytes) -> bytes | None:
 
 
 def repair_archive(path: Path, config: dict[str, Any], keras_version: str | None) -> ArchiveRepair:
+    try:
+        return _repair_archive(path, config, keras_version)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, KeyError, ValueError, TypeError) as e:  # h5py's too
+        raise NotAModelError(f"{path}: the archive is damaged ({type(e).__name__}: {str(e)[:120]})",
+                             "download or save the model again") from None
+
+
+def _repair_archive(path: Path, config: dict[str, Any], keras_version: str | None) -> ArchiveRepair:
     repair = ArchiveRepair()
     with zipfile.ZipFile(path) as zf:
         names = zf.namelist()
-        for name in names:
-            if name.startswith("assets/") and name.endswith("vocabulary.txt"):
-                fixed = windows_vocabulary(zf.read(name))
+        for info in zf.infolist():
+            name = info.filename
+            if name.startswith("assets/") and name.endswith("vocabulary.txt") and info.file_size <= MAX_VOCABULARY:
+                with zf.open(info) as member:
+                    data = member.read(MAX_VOCABULARY + 1)
+                fixed = windows_vocabulary(data) if len(data) <= MAX_VOCABULARY else None
                 if fixed is not None:
                     repair.members[name] = fixed
         weights = zf.read("model.weights.h5") if "model.weights.h5" in names else None

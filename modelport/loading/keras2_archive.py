@@ -108,7 +108,7 @@ def move(weights_h5: bytes, model_config: dict[str, Any], keras_version: str | N
             vars_group = f"{old}/vars"
             if vars_group not in src:
                 continue
-            keys = sorted(src[vars_group], key=int)
+            keys = sorted(src[vars_group], key=lambda k: (len(k), k))  # 0, 1, ..., 10 as Keras numbered them
             arrays = []
             for key in keys:
                 value = src[vars_group][key][()]
