@@ -41,6 +41,7 @@ class ConversionResult:
     skipped: dict[str, list[str]] = field(default_factory=dict)  # target -> offending layers (with `all`)
     parity: Any = None  # validators.ParityReport when validated
     warnings: list[str] = field(default_factory=list)  # from loading, e.g. NaN weights in the file
+    repairs: list[str] = field(default_factory=list)  # names of the config repair rules loading applied
 
 
 def read_spec(model: str | Path, options: LoadOptions | None = None) -> ModelSpec:
@@ -238,7 +239,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
         run={"created_unix": round(started), "seconds": round(time.time() - started, 3)},
     )
     path = manifest_io.write(document, out)
-    return ConversionResult(artifacts, path, analysis, skipped, parity, list(loaded.warnings))
+    return ConversionResult(artifacts, path, analysis, skipped, parity, list(loaded.warnings), list(loaded.spec.repairs))
 
 
 def _serving(runtimes: Sequence[str], artifacts: list[Artifact]) -> list[str]:

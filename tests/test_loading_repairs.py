@@ -66,7 +66,8 @@ def test_keras_src_engine_modules():
         "config": {"layers": [{"module": "keras.src.engine.input_layer", "class_name": "InputLayer", "config": {}}]},
     }
     fixed, applied = repairs.keras_src_engine_modules(cfg)
-    assert applied and fixed["module"] == "keras" and fixed["config"]["layers"][0]["module"] == "keras.layers"
+    assert applied and fixed["module"] == "keras.src.models.functional"
+    assert fixed["config"]["layers"][0]["module"] == "keras.layers"
 
 
 def test_keras1_names():
@@ -127,8 +128,70 @@ def test_rules_run_only_for_their_loader_and_era():
     raw = seq([dense("d", 2, batch_input_shape=[None, 4])], as_list=True)
     assert repairs.repair(raw, "tf_keras", "keras2")[1] == []
     assert repairs.repair(raw, "keras3", "keras2")[1] == ["sequential-list-config", "batch-input-shape"]
-    assert repairs.repair(raw, "keras3", "keras3")[1] == []  # files Keras 3 wrote are read as they are
+    assert repairs.repair(raw, "keras3", "keras3")[1] == []  # files Keras 3 wrote get only keras3-era rules
     assert all(r["description"] for r in repairs.describe_rules())
+    assert {r.name for r in repairs.RULES} <= set(repairs.SUMMARIES)  # the CLI has a line for each
+
+
+def test_fixed_batch_size_relaxes_every_saved_batch():
+    inp = {"class_name": "InputLayer", "config": {"name": "i", "batch_shape": [32, 8, 8, 3]}}
+    conv = {"class_name": "Conv2D", "config": {"name": "c"}, "build_config": {"input_shape": [32, 8, 8, 3]},
+            "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [32, 8, 8, 3]}}]}]}
+    add = {"class_name": "Add", "config": {"name": "a"}, "build_config": {"input_shape": [[32, 4], [32, 4]]}}
+    cfg = {"class_name": "Functional", "config": {"name": "f", "layers": [inp, conv, add]},
+           "build_config": {"input_shape": [32, 8, 8, 3]}}
+    fixed, applied = repairs.fixed_batch_size(cfg)
+    i, c, a = fixed["config"]["layers"]
+    assert applied and i["config"]["batch_shape"] == [None, 8, 8, 3]
+    assert c["build_config"]["input_shape"] == [None, 8, 8, 3] == fixed["build_config"]["input_shape"]
+    assert c["inbound_nodes"][0]["args"][0]["config"]["shape"] == [None, 8, 8, 3]
+    assert a["build_config"]["input_shape"] == [[None, 4], [None, 4]]
+    assert repairs.fixed_batch_size(fixed)[1] is False
+
+
+def test_fixed_batch_size_keeps_stateful_rnns():
+    """A stateful RNN's states have the saved batch size: relaxing it would change the model."""
+    lstm = {"class_name": "LSTM", "config": {"name": "l", "stateful": True, "batch_input_shape": [4, 3, 2]}}
+    assert repairs.fixed_batch_size(seq([lstm]))[1] is False
+
+
+def test_batchnorm_axis_list():
+    bn = {"class_name": "BatchNormalization", "config": {"name": "bn", "axis": [3]}}
+    fixed, applied = repairs.batchnorm_axis_list(seq([bn]))
+    assert applied and fixed["config"]["layers"][0]["config"]["axis"] == 3
+
+
+def test_nested_sequential_node_index():
+    """tf.keras counts a built nested Sequential's own node; Keras 3 does not."""
+    aug = {"class_name": "Sequential", "config": {"name": "aug", "layers": [
+        {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [None, 4]}}, dense("d0", 4)]}}
+    lazy = {"class_name": "Sequential", "config": {"name": "lazy", "layers": [dense("d1", 4)]}}
+    d = {**dense("d", 2), "name": "d", "inbound_nodes": [[["aug", 1, 0, {}]], [["lazy", 0, 0, {}]]]}
+    cfg = {"class_name": "Functional", "config": {"name": "f", "layers": [aug, lazy, d],
+                                                  "output_layers": [["aug", 2, 0]]}}
+    fixed, applied = repairs.nested_sequential_node_index(cfg)
+    nodes = fixed["config"]["layers"][2]["inbound_nodes"]
+    assert applied and nodes == [[["aug", 0, 0, {}]], [["lazy", 0, 0, {}]]]
+    assert fixed["config"]["output_layers"] == [["aug", 1, 0]]
+
+
+def test_keras_src_engine_functional_gets_keras3_module():
+    """``keras.Functional`` is no KerasSaveable in Keras 3; its class lives in keras.src.models.functional."""
+    from keras.src.saving import serialization_lib
+
+    fixed, _ = repairs.keras_src_engine_modules({"module": "keras.src.engine.functional", "class_name": "Functional"})
+    cls = serialization_lib._retrieve_class_or_fn("Functional", "Functional", fixed["module"], obj_type="class",
+                                                  full_config=fixed)
+    assert cls.__name__ == "Functional"
+
+
+def test_keras1_input_length_survives_only_on_embedding():
+    conv = {"class_name": "Convolution1D", "config": {"name": "c", "nb_filter": 2, "filter_length": 3,
+                                                      "input_dim": 4, "input_length": 10}}
+    emb = {"class_name": "Embedding", "config": {"name": "e", "input_dim": 10, "output_dim": 3, "input_length": 7}}
+    c, e = repairs.keras1_names(seq([conv, emb], as_list=True))[0]["config"]
+    assert "input_length" not in c["config"] and c["config"]["batch_input_shape"] == [None, 10, 4]
+    assert e["config"]["input_length"] == 7
 
 
 def test_keras3_semantic_drift():

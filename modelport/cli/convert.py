@@ -120,7 +120,7 @@ def _json_result(result, exit_code: int) -> dict:
     validation = json.loads(to_json(result.parity)) if result.parity is not None else None
     return {"manifest": str(result.manifest_path), "exit_code": exit_code,
             "reason": "; ".join(failure_reasons(result.parity)) if exit_code else None,
-            "artifacts": [a.to_dict() for a in result.artifacts], "skipped": result.skipped,
+            "artifacts": [a.to_dict() for a in result.artifacts], "skipped": result.skipped, "repairs": result.repairs,
             "warnings": result.warnings, "validation": validation}
 
 
@@ -145,6 +145,11 @@ def _print_result(result) -> None:
         out.print(f"skipped {target}: {'; '.join(reasons)}")
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
+    if result.repairs:
+        from modelport.loading.repairs import SUMMARIES
+
+        for name in result.repairs:
+            out.print(f"repaired while loading: {name}: {SUMMARIES.get(name, 'a weight conversion')}")
     if result.parity is not None:
         result.parity.render(out)
     out.print(f"manifest: {result.manifest_path}")

@@ -30,6 +30,9 @@ class SavedModelConverter(TracedTarget):
         module = tf.Module()
         # track the tf.Variables themselves: the C API / TF Java loader cannot restore Keras 3 wrappers
         module.model_variables = [tf_variable(w) for w in model.weights]
+        # and state the function reads but Keras does not count as a weight (an RNN dropout seed)
+        known = {id(v) for v in module.model_variables}
+        module.state_variables = [v for v in traced.concrete.variables if id(v) not in known]
         module.serve = traced.concrete  # a ConcreteFunction is saved as traced; the tf.function would be traced again
         tf.saved_model.save(module, str(dest), signatures={SIGNATURE: traced.concrete})
         inputs, outputs = _signature_tensors(dest, [s.name for s in traced.input_signature],

@@ -107,15 +107,66 @@ def _has_control_flow(graph_def: Any) -> bool:
 
 
 def _freeze(traced: TracedModel, model: Any, lower_control_flow: bool) -> tuple[Any, dict[str, str]]:
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
     by_handle = {id(tf_variable(w).handle): _weight_path(w) for w in model.weights}
     const_to_weight = {}
     for external, internal in traced.concrete.graph.captures:
         if id(external) in by_handle:
             const_to_weight[internal.name.split(":")[0]] = by_handle[id(external)]
-    frozen = convert_variables_to_constants_v2(traced.concrete, lower_control_flow=lower_control_flow)
+    frozen = _variables_to_constants(traced.concrete, lower_control_flow)
     return canonical_graph_def(frozen.graph.as_graph_def()), const_to_weight
+
+
+# Ops that write a resource variable: in a frozen graph every variable is a constant, so a write
+# has nothing to write to (TF fails importing it: "AssignVariableOp was passed int64 from
+# .../ReadVariableOp/resource"). Keras 3 RNNs with (recurrent_)dropout advance their dropout seed
+# generator's integer state on every call, training or not; the mask is unused at inference.
+_VARIABLE_WRITES = frozenset({"AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"})
+
+
+def _variables_to_constants(concrete: Any, lower_control_flow: bool) -> Any:
+    """``convert_variables_to_constants_v2`` with variable writes dropped between its two steps
+    (replacing variables by constants, then importing the result), where TF would refuse them.
+    Freezing means the state stays as saved; parity validation checks the outputs never read it."""
+    from tensorflow.python.framework import convert_to_constants as c2c
+
+    data = c2c._FunctionConverterDataInEager(func=concrete, lower_control_flow=lower_control_flow,
+                                             aggressive_inlining=False)
+    graph_def, converted_inputs = c2c._replace_variables_by_constants(converter_data=data)
+    drop_variable_writes(graph_def)
+    return c2c._construct_concrete_function(concrete, graph_def, converted_inputs)
+
+
+def drop_variable_writes(graph_def: Any) -> list[str]:
+    """Remove every variable-write op (and control edges to it) from the graph and its functions;
+    returns their names. Nothing reads a write's output: it only orders side effects."""
+    dropped = _drop_writes(graph_def.node)
+    for function in graph_def.library.function:
+        names = _drop_writes(function.node_def)
+        for key in [k for k, v in function.control_ret.items() if v in names]:
+            del function.control_ret[key]
+            outputs = [o for o in function.signature.control_output if o != key]
+            del function.signature.control_output[:]
+            function.signature.control_output.extend(outputs)
+        dropped += names
+    return dropped
+
+
+def _drop_writes(nodes: Any) -> list[str]:
+    names = {n.name for n in nodes if n.op in _VARIABLE_WRITES}
+    if not names:
+        return []
+    keep = [n for n in nodes if n.name not in names]
+    for node in keep:
+        inputs = [i for i in node.input if not (i.startswith("^") and i[1:] in names)]
+        if len(inputs) != len(node.input):
+            del node.input[:]
+            node.input.extend(inputs)
+    copies = [type(n)() for n in keep]
+    for copy, node in zip(copies, keep):
+        copy.CopyFrom(node)
+    del nodes[:]
+    nodes.extend(copies)
+    return sorted(names)
 
 
 # Tracing hints that vary with process history and mean nothing to a loaded graph.

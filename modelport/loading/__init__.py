@@ -1,8 +1,8 @@
 """Loading: sniff the container, read the saved config without TensorFlow, check it is safe, repair
 known drift, build the model with Keras 3 or tf_keras, and verify what was loaded.
 
-Pipeline: ``read_saved`` -> ``safety.check`` -> ``repairs.repair`` (per loader) -> ``backends`` ->
-``weights.assign_by_name`` -> ``verify``. ``read_spec`` and ``describe`` never import TensorFlow.
+Pipeline: ``read_saved`` -> ``safety.check`` -> ``repairs.repair`` (per loader) ->
+``archive_repairs`` (``.keras`` members) -> ``backends`` -> ``weights.assign_by_name`` -> ``verify``. ``read_spec`` and ``describe`` never import TensorFlow.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from modelport.loading.spec_builder import spec_from_config
 from modelport.spec import ModelSpec, TensorSpec
 
 KERAS3, TF_KERAS = "keras3", "tf_keras"
-NORMALISING_RULES = ("keras1-names", "sequential-list-config")  # loader-neutral, used for the spec
+# loader-neutral, used for the spec
+NORMALISING_RULES = ("keras1-names", "sequential-list-config", "fixed-batch-size")
 
 
 @dataclass
@@ -206,6 +207,11 @@ def load(
         spec.trust = {"trust_code": bool(trust_code), **record, "accepted": [pr.to_dict() for pr in accepted]}
         return LoadedModel(model, spec, saved, warnings)
     hint = "re-save the model with a current Keras, or report the file to modelport"
+    if repairs.has_stateful_layer(saved.model_config or {}):  # its fixed batch size is kept (fixed-batch-size)
+        hint = (
+            "the model has a stateful RNN, whose states fix the batch size; re-save it for inference "
+            "with stateful=False and no fixed batch size"
+        )
     if any("nrecognized keyword argument" in f for f in failures):
         hint = (
             "a layer's arguments do not match the built-in class of that name: it may be a custom class "

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from modelport.errors import BadInputError
-from modelport.loading import backends, plan, repairs, verify, weights
+from modelport.loading import archive_repairs, backends, keras2_archive, plan, repairs, verify, weights
 from modelport.loading.config_reader import SavedFile
 from modelport.spec import ModelSpec
 
@@ -34,10 +34,16 @@ def attempt(
             raise backends.DeserializeError(f"Keras 3 would compute different numbers: {drift}")
     config, applied = repairs.repair(saved.model_config or {}, loader, plan.era(saved))
     if saved.container == "zip":
+        fixed = archive_repairs.repair_archive(saved.path, config, saved.keras_version)
         model = backends.load_zip(
-            saved.path, config, bool(applied), loader, custom_objects=objects, trust_code=trust_code
+            saved.path, config, bool(applied), loader, custom_objects=objects, trust_code=trust_code,
+            members=fixed.members,
         )
+        applied += fixed.applied
         stored = backends.zip_weight_count(saved.path)
+        if fixed.moved is not None:  # a tf.keras 2.13-2.15 archive: its arrays were moved, each is checked in place
+            keras2_archive.audit(model, fixed.moved)
+            stored = fixed.moved.arrays
         if stored != len(model.weights):
             raise verify.VerificationError(
                 f"the archive stores {stored} weight arrays, the loaded model has {len(model.weights)}"

@@ -50,18 +50,23 @@ def build_from_config(config: dict[str, Any], loader: str, *, custom_objects: di
 
 
 def load_zip(
-    path: Path, config: dict[str, Any], repaired: bool, loader: str, *, custom_objects: dict[str, Any], trust_code: bool
+    path: Path, config: dict[str, Any], repaired: bool, loader: str, *, custom_objects: dict[str, Any], trust_code: bool,
+    members: dict[str, bytes] | None = None,
 ) -> Any:
-    """A ``.keras`` archive; when the config was repaired, load a copy carrying the repaired config."""
+    """A ``.keras`` archive; when the config was repaired (or ``members`` replace some of its
+    files), load a copy carrying the repaired parts."""
     _quiet()
     with tempfile.TemporaryDirectory(prefix="modelport-load-") as tmp:
         target = path
-        if repaired:
+        members = members or {}
+        if repaired or members:
             target = Path(tmp) / "repaired.keras"
             with zipfile.ZipFile(path) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as dst:
                 for info in src.infolist():
                     if info.filename == "config.json":
                         dst.writestr("config.json", json.dumps(config))
+                    elif info.filename in members:
+                        dst.writestr(info.filename, members[info.filename])
                     else:
                         with src.open(info) as member, dst.open(info.filename, "w") as out:
                             while chunk := member.read(1 << 20):
@@ -85,8 +90,13 @@ def load_zip(
             raise DeserializeError(f"{loader} cannot load the archive ({_first_line(e)})") from None
 
 
+# Training state some archives keep beside the layers' weights: never part of the model
+TRAINING_STATE_GROUPS = ("optimizer", "metrics", "compiled_metrics", "compiled_loss")
+
+
 def zip_weight_count(path: Path) -> int:
-    """Arrays stored in a ``.keras`` archive's ``model.weights.h5`` (to prove none were skipped)."""
+    """Arrays stored for the layers of a ``.keras`` archive's ``model.weights.h5`` (to prove none
+    were skipped); optimizer and metric state is not the model's."""
     import io
 
     import h5py
@@ -100,7 +110,8 @@ def zip_weight_count(path: Path) -> int:
 
         def visit(_name: str, obj: Any) -> None:
             nonlocal count
-            if isinstance(obj, h5py.Dataset) and "/optimizer" not in "/" + _name:
+            if isinstance(obj, h5py.Dataset) and "/optimizer" not in "/" + _name \
+                    and _name.split("/")[0] not in TRAINING_STATE_GROUPS:
                 count += 1
 
         f.visititems(visit)

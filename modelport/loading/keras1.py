@@ -178,8 +178,8 @@ def translate_layer(layer: dict[str, Any]) -> dict[str, Any]:
     for key, value in cfg.items():
         if key in DROPPED_ARGS and not (cls == "Embedding" and key == "input_dim"):
             continue
-        if cls in ("Dense", "LSTM", "GRU", "SimpleRNN") and key == "input_length":
-            continue
+        if key == "input_length" and cls != "Embedding":
+            continue  # Keras 1 put it on Conv1D, Dense and RNNs; only Embedding keeps it (folded into the shape above)
         if key == "output_dim" and cls in UNITS_LAYERS:
             key = "units"
         elif key in ("nb_row", "nb_col", "nb_depth"):

@@ -2,8 +2,9 @@
 
 Keras 3 wrote it -> Keras 3 only (tf_keras reads no Keras 3 config). Keras 1/2 or tf.keras .h5 ->
 tf_keras first (it reads their configs natively), then Keras 3 on the repaired config. tf.keras
-2.12-2.15 ``.keras`` zips -> Keras 3 (repaired module names), then tf_keras. Verification after
-loading decides; the first loader whose result passes wins.
+2.12-2.15 ``.keras`` zips -> Keras 3 (repaired config), then tf_keras; both read the archive with its
+weights moved to today's paths (``archive_repairs.py``). Verification after loading decides; the
+first loader whose result passes wins.
 """
 
 from __future__ import annotations

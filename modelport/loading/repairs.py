@@ -148,14 +148,17 @@ def wrapper_inner_module(config: Config) -> tuple[Config, bool]:
 
 
 # tf.keras-only arguments Keras 3 rejects, dropped when they hold their neutral value
-TF_KERAS_ONLY_ARGS = {"time_major": False, "ragged": False, "groups": 1, "implementation": None}
+# (rng_type: tf_keras 2.16+ random layers; which generator draws the augmentation noise changes
+# nothing at inference, where those layers are the identity)
+TF_KERAS_ONLY_ARGS = {"time_major": False, "ragged": False, "groups": 1, "implementation": None, "rng_type": None}
 LEGACY_ERAS = frozenset({"keras1", "keras2"})
 ALL_ERAS = LEGACY_ERAS | {"keras3"}
 
 
 def tf_keras_only_args(config: Config) -> tuple[Config, bool]:
     """tf.keras-only arguments Keras 3 rejects (``time_major``, ``ragged``, ``groups=1``,
-    ``implementation``) are dropped when they hold a value that changes nothing."""
+    ``implementation``, a random layer's ``rng_type``) are dropped when they hold a value that
+    changes nothing."""
     applied = False
     for layer in _all_layer_dicts(config):
         cfg = layer.get("config")
@@ -169,6 +172,66 @@ def tf_keras_only_args(config: Config) -> tuple[Config, bool]:
     return config, applied
 
 
+def batchnorm_axis_list(config: Config) -> tuple[Config, bool]:
+    """tf.keras saved ``BatchNormalization(axis=[3])`` as a one-element list; Keras 3 wants the int."""
+    applied = False
+    for layer in _all_layer_dicts(config):
+        cfg = layer.get("config")
+        if layer.get("class_name") == "BatchNormalization" and isinstance(cfg, dict):
+            axis = cfg.get("axis")
+            if isinstance(axis, list) and len(axis) == 1 and isinstance(axis[0], int):
+                cfg["axis"] = axis[0]
+                applied = True
+    return config, applied
+
+
+def _built_at_construction(layer: dict[str, Any]) -> bool:
+    """A tf.keras Sequential that knew its input shape built itself into a graph when created,
+    which gave it an inbound node (index 0) before any call."""
+    layers = _layers(layer)
+    first = layers[0] if layers and isinstance(layers[0], dict) else {}
+    cfg = first.get("config") if isinstance(first.get("config"), dict) else {}
+    return first.get("class_name") == "InputLayer" or bool(cfg.get("batch_input_shape") or cfg.get("batch_shape"))
+
+
+def nested_sequential_node_index(config: Config) -> tuple[Config, bool]:
+    """In a tf.keras functional config, a call of a nested ``Sequential`` (an augmentation block,
+    say) is node 1: tf.keras counted the node the Sequential made when it was built. Keras 3 gives
+    a Sequential no such node (only Functional models), so it cannot resolve the graph ("has loops
+    or disconnected nodes"). Count those references from 0."""
+    applied = False
+
+    def fix(model: Config) -> None:
+        nonlocal applied
+        layers = [la for la in _layers(model) if isinstance(la, dict)]
+        shifted = {
+            la.get("config", {}).get("name") or la.get("name")
+            for la in layers
+            if la.get("class_name") == "Sequential" and _built_at_construction(la)
+        }
+        for layer in layers:
+            for node in layer.get("inbound_nodes") or []:
+                for ref in node if isinstance(node, list) else []:
+                    if isinstance(ref, list) and len(ref) >= 3 and ref[0] in shifted and isinstance(ref[1], int):
+                        if ref[1] > 0:
+                            ref[1] -= 1
+                            applied = True
+            if layer.get("class_name") in ("Functional", "Model"):
+                fix(layer)
+        for ref in (model.get("config") or {}).get("output_layers", []) if isinstance(model.get("config"), dict) else []:
+            if isinstance(ref, list) and len(ref) >= 3 and ref[0] in shifted and isinstance(ref[1], int) and ref[1] > 0:
+                ref[1] -= 1
+                applied = True
+
+    if config.get("class_name") in ("Functional", "Model"):
+        fix(config)
+    return config, applied
+
+
+# Keras 3 has no public ``keras.Functional`` ("not a KerasSaveable subclass"): name its real module
+_KERAS3_MODULES = {"Functional": "keras.src.models.functional", "Sequential": "keras", "Model": "keras"}
+
+
 def keras_src_engine_modules(config: Config) -> tuple[Config, bool]:
     """tf.keras 2.13-2.15 ``.keras`` zips name modules like ``keras.src.engine.functional`` that
     Keras 3 does not have; map them to the public ``keras`` namespaces."""
@@ -179,10 +242,64 @@ def keras_src_engine_modules(config: Config) -> tuple[Config, bool]:
         if isinstance(obj, dict):
             module = obj.get("module")
             if isinstance(module, str) and module.startswith("keras.src.engine"):
-                obj["module"] = (
-                    "keras" if obj.get("class_name") in ("Functional", "Sequential", "Model") else "keras.layers"
-                )
+                obj["module"] = _KERAS3_MODULES.get(obj.get("class_name"), "keras.layers")
                 applied = True
+            for v in obj.values():
+                fix(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                fix(v)
+
+    fix(config)
+    return config, applied
+
+
+def _relax_batch(shape: Any) -> bool:
+    """Set a shape's leading (batch) dimension to None; True if it was a fixed number."""
+    if isinstance(shape, list) and shape and isinstance(shape[0], int) and not isinstance(shape[0], bool):
+        shape[0] = None
+        return True
+    return False
+
+
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, list) and all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in value)
+
+
+def _relax_build_shapes(value: Any) -> bool:
+    """A ``build_config`` input shape: one shape, or a list/dict of them (multi-input layers)."""
+    if _is_shape(value):
+        return _relax_batch(value)
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return any([_relax_build_shapes(v) for v in items])
+
+
+def has_stateful_layer(config: Any) -> bool:
+    if isinstance(config, dict):
+        return config.get("stateful") is True or any(has_stateful_layer(v) for v in config.values())
+    return isinstance(config, list) and any(has_stateful_layer(v) for v in config)
+
+
+def fixed_batch_size(config: Config) -> tuple[Config, bool]:
+    """A batch size saved in the config (``model.build((32, 256, 256, 3))``, ``batch_size=`` on an
+    Input, a Keras 1/2 ``batch_input_shape`` with a number first): the model then declares outputs of
+    that batch and refuses any other. Inference does not depend on it, so every saved batch
+    dimension (``batch_shape``, ``batch_input_shape``, ``build_config`` input shapes, Keras 3 tensor
+    records) becomes None. Not for stateful RNNs, whose states really have that batch size."""
+    if has_stateful_layer(config):
+        return config, False
+    applied = False
+
+    def fix(obj: Any) -> None:
+        nonlocal applied
+        if isinstance(obj, dict):
+            for key in ("batch_shape", "batch_input_shape"):
+                applied |= _relax_batch(obj.get(key))
+            build = obj.get("build_config")
+            if isinstance(build, dict) and "input_shape" in build:
+                applied |= _relax_build_shapes(build["input_shape"])
+            if obj.get("class_name") == "__keras_tensor__" and isinstance(obj.get("config"), dict):
+                applied |= _relax_batch(obj["config"].get("shape"))
             for v in obj.values():
                 fix(v)
         elif isinstance(obj, list):
@@ -230,12 +347,40 @@ RULES: list[Rule] = [
         LEGACY_ERAS,
         keras_src_engine_modules,
     ),
+    Rule(
+        "batchnorm-axis-list", batchnorm_axis_list.__doc__ or "", frozenset({KERAS3}), LEGACY_ERAS, batchnorm_axis_list
+    ),
+    Rule(
+        "nested-sequential-node-index",
+        nested_sequential_node_index.__doc__ or "",
+        frozenset({KERAS3}),
+        LEGACY_ERAS,
+        nested_sequential_node_index,
+    ),
+    Rule("fixed-batch-size", fixed_batch_size.__doc__ or "", frozenset({KERAS3, TF_KERAS}), ALL_ERAS, fixed_batch_size),
 ]
+
+# One line per rule for the CLI: what was done to the file's config
+SUMMARIES = {
+    "keras1-names": "Keras 1 layer and argument names translated",
+    "sequential-list-config": "a list-style Sequential config wrapped",
+    "batch-input-shape": "batch_input_shape turned into an InputLayer",
+    "wrapper-inner-module": "module named for layers inside wrappers",
+    "tf-keras-only-args": "tf.keras-only arguments with neutral values dropped",
+    "keras-src-engine-modules": "keras.src.engine module names mapped",
+    "batchnorm-axis-list": "BatchNormalization axis [n] written as n",
+    "nested-sequential-node-index": "calls of nested Sequentials counted from node 0",
+    "fixed-batch-size": "the batch size fixed in the saved config relaxed to None (any batch size)",
+    "keras2-archive-weight-paths": "tf.keras 2.13-2.15 weight paths (_layer_checkpoint_dependencies) moved "
+                                   "to today's layout, each array checked in place",
+    "windows-vocabulary-encoding": "lookup vocabularies written on Windows (cp1252, CRLF) re-encoded as UTF-8",
+    "theano-kernel-flip": "Theano-trained convolution kernels flipped for TensorFlow",
+}
 
 
 def repair(config: Config, loader: str, era: str = "keras2") -> tuple[Config, list[str]]:
     """Apply, in order, every rule meant for ``loader`` and the file's ``era`` that changes something;
-    return the names applied. Files Keras 3 wrote are read as they are."""
+    return the names applied. Files Keras 3 wrote get only the rules naming the keras3 era."""
     applied: list[str] = []
     for rule in RULES:
         if loader not in rule.loaders or era not in rule.eras:
