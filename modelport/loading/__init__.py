@@ -28,6 +28,8 @@ class LoadedModel:
     spec: ModelSpec
     saved: SavedFile
     warnings: list[str] = field(default_factory=list)  # e.g. NaN weights in the file itself
+    audit: Any = None  # audit.Audit: the file's arrays are the model's variables (None: no weights stored)
+    references: list[Any] = field(default_factory=list)  # reference.ReferenceResult, once checked
 
 
 def _weights_only_error(path: Path) -> NotAModelError:
@@ -197,14 +199,14 @@ def load(
     failures: list[str] = []
     for name in order:
         try:
-            model, applied, warnings = attempt(name, saved, expected, objects=objects, trust_code=trust_code)
+            model, applied, warnings, audited = attempt(name, saved, expected, objects=objects, trust_code=trust_code)
         except BadInputError as e:
             failures.append(f"{name}: {e.message}")
             continue
         spec = describe_model(model, copy.deepcopy(expected))
         spec.loader, spec.repairs = name, applied
         spec.trust = {"trust_code": bool(trust_code), **record, "accepted": [pr.to_dict() for pr in accepted]}
-        return LoadedModel(model, spec, saved, warnings)
+        return LoadedModel(model, spec, saved, warnings, audited)
     hint = "re-save the model with a current Keras, or report the file to modelport"
     if any("nrecognized keyword argument" in f for f in failures):
         hint = (

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from modelport.errors import BadInputError
-from modelport.loading import backends, plan, repairs, verify, weights
+from modelport.loading import audit, backends, plan, repairs, verify, weights
 from modelport.loading.config_reader import SavedFile
 from modelport.spec import ModelSpec
 
@@ -26,8 +26,9 @@ def _is_keras3_weights_file(path: Any) -> bool:
 
 def attempt(
     loader: str, saved: SavedFile, expected: ModelSpec, *, objects: dict[str, Any], trust_code: bool
-) -> tuple[Any, list[str], list[str]]:
-    """Returns ``(model, repairs applied, warnings)``."""
+) -> tuple[Any, list[str], list[str], audit.Audit | None]:
+    """Returns ``(model, repairs applied, warnings, weight audit)``; the audit is None only for a
+    file that stores no weights at all."""
     if loader == backends.KERAS3:
         drift = repairs.keras3_semantic_drift(saved.model_config or {}, plan.era(saved))
         if drift:
@@ -37,21 +38,20 @@ def attempt(
         model = backends.load_zip(
             saved.path, config, bool(applied), loader, custom_objects=objects, trust_code=trust_code
         )
-        stored = backends.zip_weight_count(saved.path)
-        if stored != len(model.weights):
-            raise verify.VerificationError(
-                f"the archive stores {stored} weight arrays, the loaded model has {len(model.weights)}"
-            )
+        result = _audit_keras_format(model, saved.path, "zip")
     else:
         model = _build(loader, config, objects, trust_code)
         if _is_keras3_weights_file(saved.path):
             _load_keras3_weights(model, saved.path, loader)
+            result = _audit_keras_format(model, saved.path, "hdf5")
         else:
             saved_arrays = weights.read_h5_weights(saved.path)
-            _, conversions = weights.assign_by_name(
+            assignments, conversions = weights.assign_by_name(
                 model, saved_arrays, loader=loader, keras_version=saved.keras_version, backend=saved.backend
             )
             applied += conversions
+            result = audit.audit_assignments(model, assignments, audit.digest_h5(saved.path))
+            del saved_arrays, assignments
     verify.check_input_shapes(model, expected)
     warnings = []
     if verify.nonfinite_weights(model):
@@ -59,7 +59,17 @@ def attempt(
             "the file's weights contain NaN or infinity (the model diverged in training): its outputs are not finite"
         )
     verify.check_forward(model, allow_nonfinite=bool(warnings))
-    return model, applied, warnings
+    return model, applied, warnings, result
+
+
+def _audit_keras_format(model: Any, path: Any, container: str) -> audit.Audit | None:
+    with audit.weights_h5(path, container) as h5:
+        if h5 is None:
+            if model.weights:
+                raise audit.WeightAuditError(
+                    f"the file stores no weights, the model has {len(model.weights)}", "save the model again")
+            return None
+        return audit.audit_resaved(model, h5, audit.digest_h5(h5))
 
 
 def _build(loader: str, config: dict[str, Any], objects: dict[str, Any], trust_code: bool) -> Any:
