@@ -18,9 +18,10 @@ from modelport.validators.results import ParityReport
 
 
 def gate(dir_or_manifest: str | Path, *, policy: str | Path | None = None, runtimes: list[str] | None = None,
-         progress: Callable[[str, int, int], None] | None = None) -> ParityReport:
+         progress: Callable[[str, int, int], None] | None = None, model: str | Path | None = None) -> ParityReport:
     """Run the gate; the report is truthy when it passes (``report.problems`` lists integrity and
-    policy failures, ``report.results`` the golden re-run)."""
+    policy failures, ``report.results`` the golden re-run). With ``model`` (the Keras file), its
+    stored weights must be the ones converted (digest in the manifest; read without TensorFlow)."""
     from modelport import manifest as mf
     from modelport.convert.base import Artifact
     from modelport.io import sha256_path
@@ -69,6 +70,14 @@ def gate(dir_or_manifest: str | Path, *, policy: str | Path | None = None, runti
                             "re-run `modelport convert` (with validation) to write it")
     if golden_entry.get("sha256") and sha256_path(golden_path) != golden_entry["sha256"]:
         problems.append(f"{_rel(golden_path, base)}: golden file changed since convert")
+    if model is not None:
+        from modelport.loading import weights_changed, weights_digest
+
+        if not Path(model).is_file():
+            raise BadInputError(f"{model} does not exist", "pass the Keras model file the artifacts came from")
+        changed = weights_changed(data, weights_digest(model))
+        if changed:
+            problems.append(f"{Path(model).name}: {changed}")
 
     report = golden.check_golden(present, golden_path, tolerance=rules.tolerance,
                                  runtimes=runtimes or rules.runtimes, classifiers=_classifiers(data),

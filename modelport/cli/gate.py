@@ -20,9 +20,11 @@ def gate(
     report_json: JsonOpt = None,
     report_html: HtmlOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report instead of the table.")] = False,
+    model: Annotated[Path | None, typer.Option("--model", help="The Keras model file: fail if its stored weights changed since conversion (digest in modelport.json).", show_default=False)] = None,
 ) -> None:
     """Re-hash every artifact, re-run each on the golden inputs against the golden Keras outputs, and
-    enforce the policy (required formats, tolerances, maximum size). Needs no Keras file.
+    enforce the policy (required formats, tolerances, maximum size). Needs no Keras file; with
+    --model, the file's stored weights must be the ones converted (read without TensorFlow).
 
     Exit 0 pass, 1 fail (each changed or drifting artifact is named), 2 bad input.
     """
@@ -30,5 +32,5 @@ def gate(
     from modelport.gate import gate as run_gate
 
     with progress_bar("gate") as progress:
-        report = run_gate(target, policy=policy, runtimes=split(runtimes), progress=progress)
+        report = run_gate(target, policy=policy, runtimes=split(runtimes), progress=progress, model=model)
     finish(report, report_json, junit, report_html, as_json)

@@ -30,6 +30,11 @@ class LoadedModel:
     warnings: list[str] = field(default_factory=list)  # e.g. NaN weights in the file itself
     audit: Any = None  # audit.Audit: the file's arrays are the model's variables (None: no weights stored)
     references: list[Any] = field(default_factory=list)  # reference.ReferenceResult, once checked
+    # how it was loaded, for a second reading of the same file (reference.check)
+    expected: ModelSpec | None = field(default=None, repr=False)
+    objects: dict[str, Any] = field(default_factory=dict, repr=False)
+    trust_code: bool = False
+    architecture: str | Path | None = None
 
 
 def _weights_only_error(path: Path) -> NotAModelError:
@@ -206,7 +211,8 @@ def load(
         spec = describe_model(model, copy.deepcopy(expected))
         spec.loader, spec.repairs = name, applied
         spec.trust = {"trust_code": bool(trust_code), **record, "accepted": [pr.to_dict() for pr in accepted]}
-        return LoadedModel(model, spec, saved, warnings, audited)
+        return LoadedModel(model, spec, saved, warnings, audited, expected=expected, objects=objects,
+                           trust_code=bool(trust_code), architecture=architecture)
     hint = "re-save the model with a current Keras, or report the file to modelport"
     if any("nrecognized keyword argument" in f for f in failures):
         hint = (
@@ -214,6 +220,28 @@ def load(
             "with a built-in's name; supply it with --custom-objects module.py"
         )
     raise BadInputError(f"{p}: no loader could load it: " + "; ".join(failures), hint)
+
+
+def weights_digest(path: str | Path) -> Any:
+    """The digest of the weights stored in a model file (``audit.Digest``; None when it stores
+    none), read without TensorFlow: what ``gate --model`` compares with the manifest."""
+    from modelport.loading.audit import stored_digest
+
+    saved = read_saved(Path(path))
+    probe_weights(saved)
+    return stored_digest(saved.path, saved.container)
+
+
+def weights_changed(manifest: dict[str, Any], digest: Any) -> str | None:
+    """A problem line when the model file's stored weights are not those the manifest recorded."""
+    recorded = ((manifest.get("source") or {}).get("weights") or {}).get("sha256")
+    if not recorded:
+        return "the manifest records no digest of the model's weights (re-run `modelport convert`)"
+    now = digest.sha256 if digest is not None else None
+    if now != recorded:
+        return (f"the model's weights changed since conversion (weights sha256 {str(now)[:12]}… now, "
+                f"{recorded[:12]}… in the manifest)")
+    return None
 
 
 def probe_weights(saved: SavedFile) -> None:
