@@ -233,6 +233,6 @@ def validate(model: str | Path, artifacts: str | Path | Sequence[str | Path], **
 
 
 def gate(dir_or_manifest: str | Path, **kwargs: Any) -> Any:
-    from modelport import gate as gate_module
+    from modelport.gate import run_gate  # `from modelport import gate` is this very function
 
-    return gate_module.run_gate(dir_or_manifest, **kwargs)
+    return run_gate(dir_or_manifest, **kwargs)

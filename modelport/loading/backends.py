@@ -7,6 +7,7 @@ every weight. ``.keras`` zips: Keras 3's own loader on the (possibly repaired) a
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -35,6 +36,7 @@ def _first_line(e: BaseException) -> str:
 
 def build_from_config(config: dict[str, Any], loader: str, *, custom_objects: dict[str, Any], trust_code: bool) -> Any:
     _quiet()
+    config = copy.deepcopy(config)  # Keras 3 pops keys out of the dict it reads: keep the file's config whole
     try:
         if loader == KERAS3:
             from keras.src.legacy.saving import saving_utils  # what Keras 3 itself uses for .h5 configs
