@@ -207,3 +207,30 @@ def test_a_second_reader_that_disagrees_fails_the_load_naming_the_first_divergin
     assert "first diverging layer 'normalization'" in str(err.value)
     assert err.value.exit_code == 2
     assert wrong.references[0].reader == "keras3 load_model"
+
+
+def test_lookup_tables_are_audited_and_in_the_digest(audit_dir, tmp_path):
+    import modelport
+    from modelport.errors import BadInputError
+    from modelport.loading import weights_digest
+
+    archive = audit_models.save("integer_lookup", audit_dir / "lookup", "keras")
+    loaded = modelport.load(archive)
+    assert loaded.audit.tables == 1
+    ids = np.array([[5, 9], [40, 7]], dtype="int64")  # 7 is out of vocabulary
+    by_keras = keras_load(archive)(ids, training=False)
+    assert np.abs(np.asarray(loaded.model(ids, training=False)) - np.asarray(by_keras)).max() <= 1e-6
+    other_vocab = audit_models.replace_asset(archive, tmp_path / "other.keras", "vocabulary.txt", "-1\n9\n5\n3\n12\n")
+    assert weights_digest(other_vocab).sha256 != weights_digest(archive).sha256 == loaded.audit.sha256
+
+    h5 = audit_models.save("integer_lookup", audit_dir / "lookup", "h5")  # Keras writes no table to .h5
+    with pytest.raises(BadInputError) as err:
+        modelport.load(h5)
+    assert "layer 'ids' (IntegerLookup)" in str(err.value) and "vocabulary" in str(err.value)
+    assert "re-save the model as .keras" in str(err.value)
+
+
+def keras_load(path):
+    import keras
+
+    return keras.models.load_model(path, compile=False)

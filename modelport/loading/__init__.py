@@ -202,11 +202,13 @@ def load(
     expected = _spec(saved, p)
     order = [loader] if loader else plan.loader_order(saved)
     failures: list[str] = []
+    last: BadInputError | None = None
     for name in order:
         try:
             model, applied, warnings, audited = attempt(name, saved, expected, objects=objects, trust_code=trust_code)
         except BadInputError as e:
             failures.append(f"{name}: {e.message}")
+            last = e
             continue
         spec = describe_model(model, copy.deepcopy(expected))
         spec.loader, spec.repairs = name, applied
@@ -214,6 +216,8 @@ def load(
         return LoadedModel(model, spec, saved, warnings, audited, expected=expected, objects=objects,
                            trust_code=bool(trust_code), architecture=architecture)
     hint = "re-save the model with a current Keras, or report the file to modelport"
+    if len(failures) == 1 and last is not None and last.hint:  # one loader tried: its own advice
+        hint = last.hint
     if any("nrecognized keyword argument" in f for f in failures):
         hint = (
             "a layer's arguments do not match the built-in class of that name: it may be a custom class "

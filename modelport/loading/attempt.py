@@ -52,6 +52,8 @@ def attempt(
             applied += conversions
             result = audit.audit_assignments(model, assignments, audit.digest_h5(saved.path))
             del saved_arrays, assignments
+    if result is not None:
+        result.tables = audit.audit_lookups(model, config, saved.container)
     verify.check_input_shapes(model, expected)
     warnings = []
     if verify.nonfinite_weights(model):
@@ -69,7 +71,10 @@ def _audit_keras_format(model: Any, path: Any, container: str) -> audit.Audit | 
                 raise audit.WeightAuditError(
                     f"the file stores no weights, the model has {len(model.weights)}", "save the model again")
             return None
-        return audit.audit_resaved(model, h5, audit.digest_h5(h5))
+        digest = audit.digest_h5(h5)
+        if container == "zip":
+            audit.add_assets(digest, path)
+        return audit.audit_resaved(model, h5, digest)
 
 
 def _build(loader: str, config: dict[str, Any], objects: dict[str, Any], trust_code: bool) -> Any:

@@ -51,10 +51,11 @@ class Audit:
     sha256: str  # digest of the stored arrays (see the module docstring)
     method: str  # how the assignment was proven
     exempt: dict[str, int] = field(default_factory=dict)  # kind (see EXEMPT) -> variables not fed from the file
+    tables: int = 0  # adapted lookup tables (vocabularies) checked against the saved config
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": "ok", "arrays": self.arrays, "values": self.values, "sha256": self.sha256,
-                "method": self.method,
+                "method": self.method, "lookup_tables": self.tables,
                 "exempt": {kind: {"variables": n, "why": EXEMPT[kind]} for kind, n in sorted(self.exempt.items())}}
 
     def summary(self) -> str:
@@ -132,9 +133,73 @@ def digest_h5(path: Path) -> Digest:
 
 
 def stored_digest(path: str | Path, container: str) -> Digest | None:
-    """The digest of the weights stored in a model file (None: the file stores no weights)."""
+    """The digest of the weights stored in a model file (None: the file stores no weights). For a
+    ``.keras`` archive it also covers the assets (lookup vocabularies), in name order."""
     with weights_h5(Path(path), container) as h5:
-        return digest_h5(h5) if h5 is not None else None
+        digest = digest_h5(h5) if h5 is not None else None
+    if digest is not None and container == "zip":
+        add_assets(digest, Path(path))
+    return digest
+
+
+def add_assets(digest: Digest, archive_path: Path) -> None:
+    """Fold a ``.keras`` archive's assets (lookup vocabularies) into the digest, in name order."""
+    h = hashlib.sha256(digest.sha256.encode())
+    with zipfile.ZipFile(archive_path) as archive:
+        for name in sorted(n for n in archive.namelist() if n.startswith("assets/")):
+            h.update(f"{name}\0".encode())
+            with archive.open(name) as member:
+                while chunk := member.read(1 << 20):
+                    h.update(chunk)
+    digest.sha256 = h.hexdigest()
+
+
+LOOKUP_CLASSES = ("StringLookup", "IntegerLookup", "TextVectorization")
+
+
+def _declared_vocabularies(config: Any) -> dict[str, tuple[str, int]]:
+    """Layer name -> (class, vocabulary size) for adapted lookup layers in the saved config (a
+    vocabulary given in the config itself needs no table from the file)."""
+    found: dict[str, tuple[str, int]] = {}
+
+    def visit(obj: Any) -> None:
+        if isinstance(obj, dict):
+            c = obj.get("config")
+            if obj.get("class_name") in LOOKUP_CLASSES and isinstance(c, dict) and c.get("vocabulary") is None \
+                    and isinstance(c.get("vocabulary_size"), int) and isinstance(c.get("name"), str):
+                found[c["name"]] = (obj["class_name"], c["vocabulary_size"])
+            for v in obj.values():
+                visit(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                visit(v)
+
+    visit(config)
+    return found
+
+
+def audit_lookups(model: Any, config: Any, container: str) -> int:
+    """Every adapted lookup table the saved config declares holds that many entries once loaded
+    (Keras keeps them in a ``.keras`` archive's assets, and writes none to ``.h5``)."""
+    declared = _declared_vocabularies(config)
+    checked = 0
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        if layer.name not in declared:
+            continue
+        cls, want = declared[layer.name]
+        try:
+            got = int(layer.vocabulary_size())
+        except Exception:  # an uninitialised table: it holds nothing
+            got = 0
+        if got != want:
+            where = " (Keras writes adapted lookup tables to .keras archives only, not to .h5)" \
+                if container == "hdf5" else ""
+            raise WeightAuditError(
+                f"layer '{layer.name}' ({cls}): the saved config declares a vocabulary of {want} entries, "
+                f"the file gives it {got}{where}",
+                "re-save the model as .keras (model.save('model.keras'))")
+        checked += 1
+    return checked
 
 
 def _equal(a: Any, b: Any) -> bool:
