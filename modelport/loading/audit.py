@@ -287,11 +287,12 @@ def audit_resaved(model: Any, stored_h5: Path, digest: Digest) -> Audit:
             loaded_paths = _dataset_paths(loaded)
             missing = [p for p in digest.paths if p not in loaded]
             extra = [p for p in loaded_paths if p not in stored]
+            names = _archive_names(model)
             if missing or extra:
-                _match_by_value(stored, missing, loaded, extra)
+                _match_by_value(stored, missing, loaded, extra, names)
             for p in digest.paths:
                 if p in loaded and not _equal(stored[p][()], loaded[p][()]):
-                    raise WeightAuditError(f"weight {_layer_path(p)} of the loaded model differs from the file's",
+                    raise WeightAuditError(f"layer weight {_layer_path(p, names)} of the loaded model differs from the file's",
                                            "the file's weights did not load: report the file to modelport")
     errors, exempt = _unsaved(model, len(loaded_paths))
     if errors:
@@ -300,15 +301,40 @@ def audit_resaved(model: Any, stored_h5: Path, digest: Digest) -> Audit:
                  exempt)
 
 
-def _layer_path(path: str) -> str:
-    """``layers/dense_1/vars/0`` -> ``dense_1 var 0`` (the layer and weight a user recognises)."""
-    parts = [p for p in path.split("/") if p not in ("layers", "_layer_checkpoint_dependencies")]
+def _archive_names(model: Any) -> dict[str, str]:
+    """Keras 3 archives address top-level layers by class (``layers/conv2d_1``), not by name:
+    replay its naming over ``model.layers`` so messages name the layer the user knows."""
+    import re
+
+    used: dict[str, int] = {}
+    out: dict[str, str] = {}
+    for layer in getattr(model, "layers", []):
+        base = re.sub(r"\W+", "", type(layer).__name__)  # keras.src.utils.naming.to_snake_case
+        base = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", base)
+        base = re.sub("([a-z])([A-Z])", r"\1_\2", base).lower()
+        if base in used:
+            used[base] += 1
+            key = f"{base}_{used[base]}"
+        else:
+            used[base] = 0
+            key = base
+        out[key] = layer.name
+    return out
+
+
+def _layer_path(path: str, names: dict[str, str] | None = None) -> str:
+    """``layers/dense_1/vars/0`` -> ``layer 'score' var 0`` (the layer and weight a user recognises)."""
+    parts = path.split("/")
+    if len(parts) > 1 and parts[0] == "layers" and names and parts[1] in names:
+        parts = [names[parts[1]], *parts[2:]]
+    else:
+        parts = [p for p in parts if p not in ("layers", "_layer_checkpoint_dependencies")]
     if len(parts) >= 2 and parts[-2] == "vars":
         return f"'{'/'.join(parts[:-2])}' var {parts[-1]}"
     return "'" + "/".join(parts) + "'"
 
 
-def _match_by_value(stored: Any, missing: list[str], loaded: Any, extra: list[str]) -> None:
+def _match_by_value(stored: Any, missing: list[str], loaded: Any, extra: list[str], names: dict[str, str]) -> None:
     """Paths that differ between writers (another Keras version): each stored array must still
     equal exactly one loaded array of its own (matched by content hash)."""
     def key(group: Any, p: str) -> str:
@@ -322,12 +348,12 @@ def _match_by_value(stored: Any, missing: list[str], loaded: Any, extra: list[st
     for p in missing:
         candidates = pool.get(key(stored, p))
         if not candidates:
-            raise WeightAuditError(f"weight {_layer_path(p)} stored in the file is in no variable of the loaded model",
+            raise WeightAuditError(f"layer weight {_layer_path(p, names)} stored in the file is in no variable of the loaded model",
                                    "the architecture and the weights do not belong together")
         candidates.pop()
     left = [p for ps in pool.values() for p in ps]
     if left:
-        raise WeightAuditError(f"variable {_layer_path(left[0])} of the loaded model got no value from the file",
+        raise WeightAuditError(f"layer weight {_layer_path(left[0], names)} of the loaded model got no value from the file",
                                "the architecture and the weights do not belong together")
 
 
