@@ -169,6 +169,24 @@ def test_manifest_and_report_say_which_references_agreed(norm_h5, converted_norm
     assert "keras3 load_model agrees" in manifest["parity"]["inputs"]["references"]
 
 
+def test_a_reader_ruled_out_by_a_known_semantic_drift_is_not_applicable(tmp_path):
+    import tf_keras
+
+    import modelport
+    from modelport.loading import reference
+
+    path = audit_models.keras2_lstm(tmp_path)
+    loaded = modelport.load(path)
+    reference.check(loaded)
+    readers = {r.reader: r for r in loaded.references}
+    assert readers["tf_keras load_model"].status == "agrees"
+    assert readers["keras3"].status == "not applicable" and "hard_sigmoid" in readers["keras3"].reason
+    x = np.random.default_rng(0).normal(size=(3, 5, 3)).astype("float32")
+    expected = tf_keras.models.load_model(path, compile=False)(x)
+    assert np.abs(np.asarray(loaded.model(x)) - np.asarray(expected)).max() <= 1e-6
+    assert "tf_keras load_model agrees" in reference.summary(loaded)
+
+
 def test_an_array_no_variable_receives_is_an_error_naming_layer_and_weight(tmp_path):
     import modelport
     from modelport.errors import BadInputError

@@ -87,27 +87,5 @@ def load_zip(
             raise DeserializeError(f"{loader} cannot load the archive ({_first_line(e)})") from None
 
 
-def zip_weight_count(path: Path) -> int:
-    """Arrays stored in a ``.keras`` archive's ``model.weights.h5`` (to prove none were skipped)."""
-    import io
-
-    import h5py
-
-    count = 0
-    with zipfile.ZipFile(path) as zf:
-        if "model.weights.h5" not in zf.namelist():
-            return 0
-        data = zf.read("model.weights.h5")
-    with h5py.File(io.BytesIO(data), "r") as f:
-
-        def visit(_name: str, obj: Any) -> None:
-            nonlocal count
-            if isinstance(obj, h5py.Dataset) and "/optimizer" not in "/" + _name:
-                count += 1
-
-        f.visititems(visit)
-    return count
-
-
 def saved_is_keras3_style(saved: SavedFile) -> bool:
     return bool(saved.keras_version and saved.keras_version.startswith("3"))

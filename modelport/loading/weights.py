@@ -57,10 +57,6 @@ def read_h5_weights(path: str | Path) -> dict[str, list[tuple[str, Any]]]:
         ) from None
 
 
-def saved_weight_count(saved: dict[str, list[Any]]) -> int:
-    return sum(len(v) for v in saved.values())
-
-
 def finalize_states(model: Any) -> None:
     """Let every layer rebuild what it derives from its variables, as Keras's own loaders do after
     assigning weights. An adapted ``Normalization`` computes with tensors made from its ``mean`` and
