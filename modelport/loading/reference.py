@@ -108,6 +108,10 @@ def _other_library(loaded: Any) -> tuple[str, Any]:
     other = backends.TF_KERAS if loaded.spec.loader == backends.KERAS3 else backends.KERAS3
     if other not in plan.loader_order(loaded.saved):
         return other, "tf_keras reads no Keras 3 config" if other == backends.TF_KERAS else "not in the loading plan"
+    if other == backends.KERAS3:
+        drift = repairs.keras3_semantic_drift(loaded.saved.model_config or {}, plan.era(loaded.saved))
+        if drift:
+            return other, f"ruled out by the loading plan: Keras 3 would compute different numbers: {drift}"
     expected = loaded.expected
     try:
         model, *_ = attempt(other, loaded.saved, expected, objects=loaded.objects, trust_code=loaded.trust_code)
