@@ -233,6 +233,9 @@ def validate(model: str | Path, artifacts: str | Path | Sequence[str | Path], **
 
 
 def gate(dir_or_manifest: str | Path, **kwargs: Any) -> Any:
-    from modelport.gate import run_gate  # `from modelport import gate` is this very function
+    import importlib
 
-    return run_gate(dir_or_manifest, **kwargs)
+    module = importlib.import_module("modelport.gate")
+    # loading the submodule rebinds the package's `gate` to it: keep `modelport.gate` this function
+    importlib.import_module("modelport").gate = gate
+    return module.run_gate(dir_or_manifest, **kwargs)

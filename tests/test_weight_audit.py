@@ -157,6 +157,21 @@ def test_tampered_file_is_its_own_model_but_validate_and_gate_flag_it(norm_h5, c
     assert "the model's weights changed since conversion" in gated.stdout
 
 
+def test_gate_with_the_model_needs_a_recorded_digest(norm_h5, converted_norm, tmp_path):
+    import shutil
+
+    import modelport
+
+    out = shutil.copytree(converted_norm.manifest_path.parent, tmp_path / "old")
+    manifest = json.loads((out / "modelport.json").read_text())
+    del manifest["source"]["weights"]  # as written before the digest existed
+    (out / "modelport.json").write_text(json.dumps(manifest))
+    report = modelport.gate(out, model=norm_h5, runtimes=["onnxruntime"])
+    assert not report.passed
+    assert any("records no digest" in p for p in report.problems)
+    assert modelport.gate(out, runtimes=["onnxruntime"]).passed  # without --model: not asked
+
+
 def test_manifest_and_report_say_which_references_agreed(norm_h5, converted_norm):
     manifest = json.loads(converted_norm.manifest_path.read_text())
     weights = manifest["source"]["weights"]

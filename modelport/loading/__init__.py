@@ -236,11 +236,12 @@ def weights_digest(path: str | Path) -> Any:
     return stored_digest(saved.path, saved.container)
 
 
-def weights_changed(manifest: dict[str, Any], digest: Any) -> str | None:
-    """A problem line when the model file's stored weights are not those the manifest recorded."""
+def weights_changed(manifest: dict[str, Any], digest: Any, *, require: bool = True) -> str | None:
+    """A problem line when the model file's stored weights are not those the manifest recorded
+    (``require``: a manifest that records no digest, from an older modelport, is one too)."""
     recorded = ((manifest.get("source") or {}).get("weights") or {}).get("sha256")
     if not recorded:
-        return "the manifest records no digest of the model's weights (re-run `modelport convert`)"
+        return "the manifest records no digest of the model's weights (re-run `modelport convert`)" if require else None
     now = digest.sha256 if digest is not None else None
     if now != recorded:
         return (f"the model's weights changed since conversion (weights sha256 {str(now)[:12]}… now, "
