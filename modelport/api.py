@@ -200,6 +200,9 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
 
     say("loading model")
     loaded = load(model_path, options)
+    if validate:  # a second reading of the file must compute what the loaded model computes
+        say("checking the loaded model against a second reader")
+        check_references(loaded, validate_options)
     export_options = ExportOptions(opset=opset, class_labels=list(class_labels) if class_labels else None,
                                    feature_names=list(feature_names) if feature_names else None)
     artifacts: list[Artifact] = []
@@ -221,6 +224,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
                 run_options["runtimes"] = _serving(run_options["runtimes"], artifacts)
             with stage("validate", ", ".join(a.path.name for a in artifacts), exit_code=EXIT_PARITY):
                 parity = _validate_staged(loaded, artifacts, staging.root, run_options)
+            parity.inputs["references"] = reference_summary(loaded)
         for artifact in artifacts:
             artifact.path = staging.commit(names[artifact.format], force=force)
         if parity is not None and parity.golden_path is not None:
@@ -233,7 +237,8 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
         source={"path": model_path.name, "sha256": source_sha256,
                 "keras_version": loaded.spec.keras_version, "backend": loaded.spec.backend,
                 "loader": loaded.spec.loader, "repairs": list(loaded.spec.repairs),
-                "trust": loaded.spec.trust, "warnings": list(loaded.warnings)},
+                "trust": loaded.spec.trust, "warnings": list(loaded.warnings),
+                **source_checks(loaded, checked=validate)},
         model=loaded.spec.summary(), analysis=_portable(analysis.to_dict(), model_path), artifacts=artifacts, out_dir=out,
         previous=previous, extra=extra,
         run={"created_unix": round(started), "seconds": round(time.time() - started, 3)},
@@ -258,6 +263,32 @@ def _export(converter: Any, loaded: Any, dest: Path, options: ExportOptions) -> 
         artifact = converter.export(loaded.model, loaded.spec, dest, options)
         artifact.sha256 = sha256_path(artifact.path)
     return artifact
+
+
+def check_references(loaded: Any, validate_options: dict[str, Any]) -> None:
+    """Run the second readers on the validation inputs (``loading.reference``); raises on disagreement."""
+    from modelport.loading import reference
+    from modelport.validators.tolerance import DEFAULT_ATOL, DEFAULT_RTOL, build
+
+    tolerance = validate_options.get("tolerance") or build(
+        validate_options.get("atol", DEFAULT_ATOL), validate_options.get("rtol", DEFAULT_RTOL),
+        validate_options.get("per_output"), validate_options.get("per_format"))
+    reference.check(loaded, data=validate_options.get("data"), seed=validate_options.get("seed", 0),
+                    tolerance=tolerance, batch_sizes=validate_options.get("batch_sizes"))
+
+
+def reference_summary(loaded: Any) -> str:
+    from modelport.loading import reference
+
+    return reference.summary(loaded)
+
+
+def source_checks(loaded: Any, checked: bool = True) -> dict[str, Any]:
+    """The manifest's proof that the loaded model is the file's: the weight audit (with the digest
+    ``validate``/``gate`` compare) and the second readers' verdicts."""
+    weights = loaded.audit.to_dict() if loaded.audit is not None else {"status": "no stored weights"}
+    references = [r.to_dict() for r in loaded.references] if checked else "not checked (--no-validate)"
+    return {"weights": weights, "references": references}
 
 
 def _portable(analysis: dict[str, Any], model_path: Path) -> dict[str, Any]:
@@ -320,6 +351,9 @@ def validate(model: str | Path, artifacts: str | Path | Sequence[str | Path], **
 
 
 def gate(dir_or_manifest: str | Path, **kwargs: Any) -> Any:
-    from modelport import gate as gate_module
+    import importlib
 
-    return gate_module.run_gate(dir_or_manifest, **kwargs)
+    module = importlib.import_module("modelport.gate")
+    # loading the submodule rebinds the package's `gate` to it: keep `modelport.gate` this function
+    importlib.import_module("modelport").gate = gate
+    return module.run_gate(dir_or_manifest, **kwargs)

@@ -19,13 +19,14 @@ from modelport.validators.results import ParityReport
 
 def gate(dir_or_manifest: str | Path, *, policy: str | Path | None = None, runtimes: list[str] | None = None,
          progress: Callable[[str, int, int], None] | None = None, strict: bool = False,
-         require_runtimes: bool = False) -> ParityReport:
+         require_runtimes: bool = False, model: str | Path | None = None) -> ParityReport:
     """Run the gate; the report is truthy when it passes (``report.problems`` lists integrity and
     policy failures, ``report.results`` the golden re-run).
 
     Artifact-like files in the folder that the manifest does not list are named in
     ``report.warnings``, and are problems with ``strict``. A runtime that cannot run here is skipped
-    with its reason; ``require_runtimes`` makes each such skip a problem."""
+    with its reason; ``require_runtimes`` makes each such skip a problem. With ``model`` (the Keras
+    file), its stored weights must be the ones converted (digest in the manifest; read without TensorFlow)."""
     from modelport import manifest as mf
     from modelport.convert.base import Artifact
     from modelport.io import sha256_path
@@ -83,6 +84,14 @@ def gate(dir_or_manifest: str | Path, *, policy: str | Path | None = None, runti
                             "re-run `modelport convert` (with validation) to write it")
     if golden_entry.get("sha256") and sha256_path(golden_path) != golden_entry["sha256"]:
         problems.append(f"{_rel(golden_path, base)}: golden file changed since convert")
+    if model is not None:
+        from modelport.loading import weights_changed, weights_digest
+
+        if not Path(model).is_file():
+            raise BadInputError(f"{model} does not exist", "pass the Keras model file the artifacts came from")
+        changed = weights_changed(data, weights_digest(model))
+        if changed:
+            problems.append(f"{Path(model).name}: {changed}")
 
     report = golden.check_golden(present, golden_path, tolerance=rules.tolerance,
                                  runtimes=_serving(runtimes, present) or rules.runtimes, classifiers=_classifiers(data),

@@ -22,9 +22,11 @@ def gate(
     as_json: JsonFlag = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on artifact-like files in the folder that the manifest does not list.")] = False,
     require_runtimes: RequireRuntimesOpt = False,
+    model: Annotated[Path | None, typer.Option("--model", help="The Keras model file: fail if its stored weights changed since conversion (digest in modelport.json).", show_default=False)] = None,
 ) -> None:
     """Re-hash every artifact, re-run each on the golden inputs against the golden Keras outputs, and
-    enforce the policy (required formats, tolerances, maximum size). Needs no Keras file.
+    enforce the policy (required formats, tolerances, maximum size). Needs no Keras file; with
+    --model, the file's stored weights must be the ones converted (read without TensorFlow).
 
     Exit 0 pass, 1 fail (each changed or drifting artifact is named), 2 bad input.
     """
@@ -34,7 +36,7 @@ def gate(
     check_report_paths(report_json=report_json, junit=junit, report_html=report_html)
     with progress_bar("gate") as progress:
         report = run_gate(target, policy=policy, runtimes=runtimes_option(runtimes), progress=progress, strict=strict,
-                          require_runtimes=require_runtimes)
+                          require_runtimes=require_runtimes, model=model)
     if not as_json:
         from modelport.cli.render import console
 

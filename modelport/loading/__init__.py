@@ -29,6 +29,13 @@ class LoadedModel:
     spec: ModelSpec
     saved: SavedFile
     warnings: list[str] = field(default_factory=list)  # e.g. NaN weights in the file itself
+    audit: Any = None  # audit.Audit: the file's arrays are the model's variables (None: no weights stored)
+    references: list[Any] = field(default_factory=list)  # reference.ReferenceResult, once checked
+    # how it was loaded, for a second reading of the same file (reference.check)
+    expected: ModelSpec | None = field(default=None, repr=False)
+    objects: dict[str, Any] = field(default_factory=dict, repr=False)
+    trust_code: bool = False
+    architecture: str | Path | None = None
 
 
 def _weights_only_error(path: Path) -> NotAModelError:
@@ -196,17 +203,22 @@ def load(
     expected = _spec(saved, p)
     order = [loader] if loader else plan.loader_order(saved)
     failures: list[str] = []
+    last: BadInputError | None = None
     for name in order:
         try:
-            model, applied, warnings = attempt(name, saved, expected, objects=objects, trust_code=trust_code)
+            model, applied, warnings, audited = attempt(name, saved, expected, objects=objects, trust_code=trust_code)
         except BadInputError as e:
             failures.append(f"{name}: {e.message}")
+            last = e
             continue
         spec = describe_model(model, copy.deepcopy(expected))
         spec.loader, spec.repairs = name, applied
         spec.trust = {"trust_code": bool(trust_code), **record, "accepted": [pr.to_dict() for pr in accepted]}
-        return LoadedModel(model, spec, saved, warnings)
+        return LoadedModel(model, spec, saved, warnings, audited, expected=expected, objects=objects,
+                           trust_code=bool(trust_code), architecture=architecture)
     hint = "re-save the model with a current Keras, or report the file to modelport"
+    if len(failures) == 1 and last is not None and last.hint:  # one loader tried: its own advice
+        hint = last.hint
     if repairs.has_stateful_layer(saved.model_config or {}):  # its fixed batch size is kept (fixed-batch-size)
         hint = (
             "the model has a stateful RNN, whose states fix the batch size; re-save it for inference "
@@ -218,6 +230,29 @@ def load(
             "with a built-in's name; supply it with --custom-objects module.py"
         )
     raise BadInputError(f"{p}: no loader could load it: " + "; ".join(failures), hint)
+
+
+def weights_digest(path: str | Path) -> Any:
+    """The digest of the weights stored in a model file (``audit.Digest``; None when it stores
+    none), read without TensorFlow: what ``gate --model`` compares with the manifest."""
+    from modelport.loading.audit import stored_digest
+
+    saved = read_saved(Path(path))
+    probe_weights(saved)
+    return stored_digest(saved.path, saved.container)
+
+
+def weights_changed(manifest: dict[str, Any], digest: Any, *, require: bool = True) -> str | None:
+    """A problem line when the model file's stored weights are not those the manifest recorded
+    (``require``: a manifest that records no digest, from an older modelport, is one too)."""
+    recorded = ((manifest.get("source") or {}).get("weights") or {}).get("sha256")
+    if not recorded:
+        return "the manifest records no digest of the model's weights (re-run `modelport convert`)" if require else None
+    now = digest.sha256 if digest is not None else None
+    if now != recorded:
+        return (f"the model's weights changed since conversion (weights sha256 {str(now)[:12]}… now, "
+                f"{recorded[:12]}… in the manifest)")
+    return None
 
 
 def probe_weights(saved: SavedFile) -> None:

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from modelport.errors import BadInputError
-from modelport.loading import archive_repairs, backends, keras2_archive, plan, repairs, verify, weights
+from modelport.loading import archive_repairs, audit, backends, keras2_archive, plan, repairs, verify, weights
 from modelport.loading.config_reader import SavedFile
 from modelport.spec import ModelSpec
 
@@ -26,8 +26,9 @@ def _is_keras3_weights_file(path: Any) -> bool:
 
 def attempt(
     loader: str, saved: SavedFile, expected: ModelSpec, *, objects: dict[str, Any], trust_code: bool
-) -> tuple[Any, list[str], list[str]]:
-    """Returns ``(model, repairs applied, warnings)``."""
+) -> tuple[Any, list[str], list[str], audit.Audit | None]:
+    """Returns ``(model, repairs applied, warnings, weight audit)``; the audit is None only for a
+    file that stores no weights at all."""
     if loader == backends.KERAS3:
         drift = repairs.keras3_semantic_drift(saved.model_config or {}, plan.era(saved))
         if drift:
@@ -40,24 +41,26 @@ def attempt(
             members=fixed.members,
         )
         applied += fixed.applied
-        stored = backends.zip_weight_count(saved.path)
         if fixed.moved is not None:  # a tf.keras 2.13-2.15 archive: its arrays were moved, each is checked in place
             keras2_archive.audit(model, fixed.moved)
-            stored = fixed.moved.arrays
-        if stored != len(model.weights):
-            raise verify.VerificationError(
-                f"the archive stores {stored} weight arrays, the loaded model has {len(model.weights)}"
-            )
+            result = _audit_moved(model, saved.path, fixed.members["model.weights.h5"])
+        else:
+            result = _audit_keras_format(model, saved.path, "zip")
     else:
         model = _build(loader, config, objects, trust_code)
         if _is_keras3_weights_file(saved.path):
             _load_keras3_weights(model, saved.path, loader)
+            result = _audit_keras_format(model, saved.path, "hdf5")
         else:
             saved_arrays = weights.read_h5_weights(saved.path)
-            _, conversions = weights.assign_by_name(
+            assignments, conversions = weights.assign_by_name(
                 model, saved_arrays, loader=loader, keras_version=saved.keras_version, backend=saved.backend
             )
             applied += conversions
+            result = audit.audit_assignments(model, assignments, audit.digest_h5(saved.path))
+            del saved_arrays, assignments
+    if result is not None:
+        result.tables = audit.audit_lookups(model, config, saved.container)
     verify.check_input_shapes(model, expected)
     warnings = []
     if verify.nonfinite_weights(model):
@@ -65,7 +68,36 @@ def attempt(
             "the file's weights contain NaN or infinity (the model diverged in training): its outputs are not finite"
         )
     verify.check_forward(model, allow_nonfinite=bool(warnings))
-    return model, applied, warnings
+    return model, applied, warnings, result
+
+
+def _audit_keras_format(model: Any, path: Any, container: str) -> audit.Audit | None:
+    with audit.weights_h5(path, container) as h5:
+        if h5 is None:
+            if model.weights:
+                raise audit.WeightAuditError(
+                    f"the file stores no weights, the model has {len(model.weights)}", "save the model again")
+            return None
+        digest = audit.digest_h5(h5)
+        if container == "zip":
+            audit.add_assets(digest, path)
+        return audit.audit_resaved(model, h5, digest)
+
+
+def _audit_moved(model: Any, archive: Any, moved_weights: bytes) -> audit.Audit:
+    """Audit against the moved copy of the weights (today's paths); the digest stays the file's own."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="modelport-audit-") as tmp:
+        h5 = Path(tmp) / "model.weights.h5"
+        h5.write_bytes(moved_weights)
+        result = audit.audit_resaved(model, h5, audit.digest_h5(h5))
+    original = audit.stored_digest(archive, "zip")
+    if original is not None:
+        result.sha256 = original.sha256
+    result.method += " (after moving tf.keras 2.13-2.15 paths)"
+    return result
 
 
 def _build(loader: str, config: dict[str, Any], objects: dict[str, Any], trust_code: bool) -> Any:

@@ -7,6 +7,7 @@ every weight. ``.keras`` zips: Keras 3's own loader on the (possibly repaired) a
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -35,6 +36,7 @@ def _first_line(e: BaseException) -> str:
 
 def build_from_config(config: dict[str, Any], loader: str, *, custom_objects: dict[str, Any], trust_code: bool) -> Any:
     _quiet()
+    config = copy.deepcopy(config)  # Keras 3 pops keys out of the dict it reads: keep the file's config whole
     try:
         if loader == KERAS3:
             from keras.src.legacy.saving import saving_utils  # what Keras 3 itself uses for .h5 configs
@@ -88,34 +90,6 @@ def load_zip(
             )
         except (TypeError, ValueError, KeyError, AttributeError, OSError, NotImplementedError) as e:
             raise DeserializeError(f"{loader} cannot load the archive ({_first_line(e)})") from None
-
-
-# Training state some archives keep beside the layers' weights: never part of the model
-TRAINING_STATE_GROUPS = ("optimizer", "metrics", "compiled_metrics", "compiled_loss")
-
-
-def zip_weight_count(path: Path) -> int:
-    """Arrays stored for the layers of a ``.keras`` archive's ``model.weights.h5`` (to prove none
-    were skipped); optimizer and metric state is not the model's."""
-    import io
-
-    import h5py
-
-    count = 0
-    with zipfile.ZipFile(path) as zf:
-        if "model.weights.h5" not in zf.namelist():
-            return 0
-        data = zf.read("model.weights.h5")
-    with h5py.File(io.BytesIO(data), "r") as f:
-
-        def visit(_name: str, obj: Any) -> None:
-            nonlocal count
-            if isinstance(obj, h5py.Dataset) and "/optimizer" not in "/" + _name \
-                    and _name.split("/")[0] not in TRAINING_STATE_GROUPS:
-                count += 1
-
-        f.visititems(visit)
-    return count
 
 
 def saved_is_keras3_style(saved: SavedFile) -> bool:

@@ -8,6 +8,7 @@ land in the model and every model weight must get one: no silent partial load.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,8 @@ def _text(v: Any) -> str:
     return v.decode("utf-8") if isinstance(v, bytes) else str(v)
 
 
-def read_h5_weights(path: str | Path) -> dict[str, list[Any]]:
-    """Layer name -> list of arrays, for layers that saved any (in saved order)."""
+def read_h5_weights(path: str | Path) -> dict[str, list[tuple[str, Any]]]:
+    """Layer name -> ``(weight name, array)`` pairs, for layers that saved any (in saved order)."""
     import h5py
     import numpy as np
 
@@ -46,7 +47,7 @@ def read_h5_weights(path: str | Path) -> dict[str, list[Any]]:
                     continue
                 weight_names = [_text(w) for w in g[name].attrs.get("weight_names", [])]
                 if weight_names:
-                    out[name] = [np.asarray(g[name][w]) for w in weight_names]
+                    out[name] = [(w, np.asarray(g[name][w])) for w in weight_names]
             return out
     except (OSError, KeyError, ValueError, RuntimeError, TypeError) as e:  # h5py's ways of saying "corrupt"
         raise NotAModelError(
@@ -56,8 +57,15 @@ def read_h5_weights(path: str | Path) -> dict[str, list[Any]]:
         ) from None
 
 
-def saved_weight_count(saved: dict[str, list[Any]]) -> int:
-    return sum(len(v) for v in saved.values())
+def finalize_states(model: Any) -> None:
+    """Let every layer rebuild what it derives from its variables, as Keras's own loaders do after
+    assigning weights. An adapted ``Normalization`` computes with tensors made from its ``mean`` and
+    ``variance`` variables by ``finalize_state``; assigning the variables alone leaves it computing
+    with mean 0 / variance 1 (lookup layers and ``Discretization`` work the same way)."""
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        finalize = getattr(layer, "finalize_state", None)
+        if callable(finalize) and getattr(layer, "built", True):
+            finalize()
 
 
 def _legacy_weights(layer: Any) -> list[Any]:
@@ -78,12 +86,15 @@ def flip_theano_kernels(layer: Any, values: list[Any]) -> list[Any]:
 
 
 def assign_by_name(
-    model: Any, saved: dict[str, list[Any]], *, loader: str, keras_version: str | None, backend: str | None
-) -> tuple[int, list[str]]:
-    """Assign every saved array to the model layer of the same name. Returns the count assigned and
-    the weight conversions used. Raises ``BadInputError`` on any mismatch."""
+    model: Any, saved: dict[str, list[tuple[str, Any]]], *, loader: str, keras_version: str | None,
+    backend: str | None,
+) -> tuple[list[Assignment], list[str]]:
+    """Assign every saved array to the model layer of the same name. Returns what was assigned
+    (for the audit: the value meant for each variable, after the era conversions) and the weight
+    conversions used. Raises ``BadInputError`` on any mismatch."""
     remaining = dict(saved)
-    assigned, conversions = 0, []
+    assignments: list[Assignment] = []
+    conversions: list[str] = []
     original = "1" if not keras_version or keras_version.startswith("1") else keras_version
     for layer in model.layers:
         targets = _legacy_weights(layer)
@@ -94,7 +105,9 @@ def assign_by_name(
                 f"the weights file has no weights for layer '{layer.name}'",
                 "pass the weights saved from this very architecture",
             )
-        values = remaining.pop(layer.name)
+        stored = remaining.pop(layer.name)
+        names = [f"{layer.name}/{n}" for n, _ in stored]
+        values = [v for _, v in stored]
         if loader == "tf_keras":
             from tf_keras.src.saving.legacy import hdf5_format
 
@@ -108,17 +121,35 @@ def assign_by_name(
                 f"layer '{layer.name}' has {len(targets)} weights but the file holds {len(values)}",
                 "the architecture and the weights do not belong together",
             )
-        for var, value in zip(targets, values, strict=True):
+        if len(names) != len(values):  # an era conversion merged or split arrays: name them by layer
+            names = [f"{layer.name}/#{i}" for i in range(len(values))]
+        for var, value, name in zip(targets, values, names, strict=True):
             if tuple(var.shape) != tuple(value.shape):
                 raise BadInputError(
-                    f"layer '{layer.name}': weight {var.name} has shape {tuple(var.shape)}, the file {value.shape}",
+                    f"layer '{layer.name}': weight {_var_name(var)} has shape {tuple(var.shape)}, "
+                    f"the file's {name} {value.shape}",
                     "the architecture and the weights do not belong together",
                 )
             var.assign(value)
-            assigned += 1
+            assignments.append(Assignment(layer.name, name, var, value))
     if remaining:
         raise BadInputError(
             f"weights for layers {', '.join(sorted(remaining))} found no layer in the model (no silent partial load)",
             "pass the weights saved from this very architecture",
         )
-    return assigned, conversions
+    finalize_states(model)
+    return assignments, conversions
+
+
+@dataclass
+class Assignment:
+    """One stored array and the variable it was assigned to (``value``: after era conversions)."""
+
+    layer: str
+    stored_name: str  # "<layer>/<weight name>" as in the file
+    variable: Any
+    value: Any
+
+
+def _var_name(var: Any) -> str:
+    return str(getattr(var, "path", None) or getattr(var, "name", "?"))

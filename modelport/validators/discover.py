@@ -116,5 +116,24 @@ def validate_paths(model: str | Path, artifacts: str | Path | list[str | Path], 
         found = [a for a in found if a.format in formats]
         if not found:
             raise BadInputError(f"no artifact of format {', '.join(formats)} given", "check --format")
+    api.check_references(loaded, kwargs)
     kwargs.setdefault("base", base)
-    return validate_artifacts(loaded.model, loaded.spec, found, **kwargs)
+    report = validate_artifacts(loaded.model, loaded.spec, found, **kwargs)
+    report.inputs["references"] = api.reference_summary(loaded)
+    report.problems += _weights_changed(paths, loaded)
+    return report
+
+
+def _weights_changed(paths: list[str | Path], loaded: Any) -> list[str]:
+    """Artifacts named through a manifest: the model file's weights must be those converted."""
+    from modelport import manifest as mf
+    from modelport.loading import weights_changed
+
+    problems = []
+    for raw in paths:
+        path = Path(raw)
+        if (path.is_dir() and (path / MANIFEST_NAME).is_file()) or path.name == MANIFEST_NAME:
+            problem = weights_changed(mf.read(path), loaded.audit, require=False)  # older manifests: no digest
+            if problem:
+                problems.append(problem)
+    return problems

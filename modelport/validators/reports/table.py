@@ -44,6 +44,8 @@ def render_table(report: Any, console: Any = None) -> None:
         if not console.is_terminal:  # CI logs: do not squeeze the table into 80 columns
             console = Console(width=160)
     console.print(build_table(report))
+    if report.inputs.get("references"):  # how the loaded Keras model was proven to be the file's
+        console.print(report.inputs["references"], highlight=False, markup=False)
     for problem in report.problems:
         console.print(f"[bold red]✗[/] {problem}")
     for warning in getattr(report, "warnings", []):
