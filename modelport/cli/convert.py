@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, TrustCodeOpt, app
-from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RuntimesOpt
+from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RuntimesOpt, StrictOpt
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -54,14 +54,15 @@ def convert(
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Convert a Keras model to production formats, then validate each artifact's numbers.
 
     Exit 0 ok, 1 an artifact failed validation (it is still written, with the report in
-    modelport.json), 2 bad input, 3 a requested target cannot express the model (nothing written).
+    modelport.json) or, with --strict, parity was vacuous, 2 bad input, 3 a requested target cannot express the model (nothing written).
     """
     from modelport import api
-    from modelport.cli._reporting import progress_bar, split, write_reports
+    from modelport.cli._reporting import progress_bar, split, strict_exit, write_reports
     from modelport.cli.render import print_json
     from modelport.validators.tolerance import from_cli
 
@@ -76,11 +77,11 @@ def convert(
         write_reports(result.parity, report_json, junit, report_html)
     if as_json:
         print_json({"manifest": str(result.manifest_path),
-                    "artifacts": [a.to_dict() for a in result.artifacts], "skipped": result.skipped})
+                    "artifacts": [a.to_dict() for a in result.artifacts], "skipped": result.skipped,
+                    "reference": result.parity.reference if result.parity is not None else None})
     else:
         _print_result(result)
-    failed = result.parity is not None and not bool(result.parity)
-    raise typer.Exit(1 if failed else 0)
+    raise typer.Exit(strict_exit(result.parity, strict) if result.parity is not None else 0)
 
 
 def _print_result(result) -> None:

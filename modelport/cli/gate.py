@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modelport.cli._app import app
-from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RuntimesOpt
+from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RuntimesOpt, StrictOpt
 
 
 @app.command()
@@ -20,15 +20,17 @@ def gate(
     report_json: JsonOpt = None,
     report_html: HtmlOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report instead of the table.")] = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Re-hash every artifact, re-run each on the golden inputs against the golden Keras outputs, and
     enforce the policy (required formats, tolerances, maximum size). Needs no Keras file.
 
-    Exit 0 pass, 1 fail (each changed or drifting artifact is named), 2 bad input.
+    Exit 0 pass, 1 fail (each changed or drifting artifact is named; with --strict also a vacuous
+    golden reference), 2 bad input.
     """
     from modelport.cli._reporting import finish, progress_bar, split
     from modelport.gate import gate as run_gate
 
     with progress_bar("gate") as progress:
         report = run_gate(target, policy=policy, runtimes=split(runtimes), progress=progress)
-    finish(report, report_json, junit, report_html, as_json)
+    finish(report, report_json, junit, report_html, as_json, strict)

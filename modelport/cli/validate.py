@@ -12,6 +12,7 @@ from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, TrustCodeOpt, 
 JsonOpt = Annotated[Path | None, typer.Option("--report-json", help="Write the JSON report (schema: docs/report-schema.json).", show_default=False)]
 JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML: one testcase per artifact × runtime × output.", show_default=False)]
 HtmlOpt = Annotated[Path | None, typer.Option("--report-html", help="Write one self-contained HTML report with error histograms.", show_default=False)]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Also exit 1 when parity is vacuous: the Keras outputs barely vary across the validation inputs (docs/ci.md).")]
 RuntimesOpt = Annotated[list[str] | None, typer.Option("--runtimes", help="Only these runtimes, comma separated: tensorflow, onnxruntime, jpmml, pmml4s, tf_c_api, java.", show_default=False)]
 
 
@@ -33,11 +34,12 @@ def validate(
     architecture: ArchitectureOpt = None,
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Run Keras and every artifact, each in its production runtime, on the same inputs; compare.
 
     Exit 0 when every artifact matches within tolerance, 1 when one does not (or its runtime
-    crashed), 2 on bad input (data of the wrong shape, an artifact from another model, a missing runtime).
+    crashed, or with --strict the reference is vacuous), 2 on bad input (data of the wrong shape, an artifact from another model, a missing runtime).
     """
     from modelport.cli._reporting import finish, progress_bar, split
     from modelport.validators.discover import validate_paths
@@ -50,4 +52,4 @@ def validate(
             data=data, tolerance=tolerance, runtimes=split(runtimes), batch_sizes=(1, batch_size),
             seed=seed, progress=progress, localize=localize,
         )
-    finish(report, report_json, junit, report_html, as_json)
+    finish(report, report_json, junit, report_html, as_json, strict)

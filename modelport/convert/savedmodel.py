@@ -24,12 +24,13 @@ class SavedModelConverter(TracedTarget):
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         import tensorflow as tf
 
-        from modelport.convert.tf_graph import library_versions, tf_variable, trace
+        from modelport.convert.tf_graph import library_versions, lookup_tables, tf_variable, trace
 
         traced = trace(model, spec)
         module = tf.Module()
         # track the tf.Variables themselves: the C API / TF Java loader cannot restore Keras 3 wrappers
         module.model_variables = [tf_variable(w) for w in model.weights]
+        module.lookup_tables = lookup_tables(model)  # vocabularies of lookup layers, initialised on load
         module.serve = traced.concrete  # a ConcreteFunction is saved as traced; the tf.function would be traced again
         tf.saved_model.save(module, str(dest), signatures={SIGNATURE: traced.concrete})
         inputs, outputs = _signature_tensors(dest, [s.name for s in traced.input_signature],

@@ -46,6 +46,9 @@ def render_table(report: Any, console: Any = None) -> None:
     console.print(build_table(report))
     for problem in report.problems:
         console.print(f"[bold red]✗[/] {problem}")
+    if report.vacuous:
+        console.print(f"[yellow]![/] {report.reference.get('message')} "
+                      f"(outputs: {', '.join(report.reference.get('vacuous_outputs', []))})", highlight=False)
     for r in report.results:
         if r.error:
             console.print(f"[bold red]✗[/] {r.artifact} ({r.runtime}): {r.error}", markup=True, highlight=False)
