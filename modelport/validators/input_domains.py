@@ -193,7 +193,8 @@ def draw(domain: Domain | None, dtype: str, dims: Iterable[int], rng: np.random.
         lengths = rng.integers(*WORDS_PER_TEXT, size=dims)
         texts = [" ".join(rng.choice(domain.words, int(n))) for n in lengths.ravel()]
         return np.array(texts, dtype=str).reshape(dims)
-    if domain is not None and domain.values is not None:
+    if domain is not None and domain.values is not None and \
+            (is_string(dtype) or not any(isinstance(v, str) for v in domain.values)):  # Hashing takes numbers too
         picked = np.array(domain.values)[rng.integers(0, len(domain.values), size=dims)]
         return picked.astype(str) if is_string(dtype) else picked.astype(dtype)
     if is_string(dtype):
