@@ -30,9 +30,10 @@ def _domains(path, model=None):
                          None if model is None else model.model)
 
 
-@pytest.mark.parametrize("fmt", ["h5", "keras"])
-def test_float_declared_ids_reach_the_embedding_and_convert_to_all(fmt, fixture_file, tmp_path):
-    path = fixture_file("text_classifier", fmt)
+@pytest.mark.parametrize(("name", "fmt"), [("text_classifier_keras2", "h5"), ("text_classifier", "keras")])
+def test_float_declared_ids_reach_the_embedding_and_convert_to_all(name, fmt, fixture_file, tmp_path):
+    """A tf.keras 2 .h5 (Sequential, implicit float32 input) and a Keras 3 .keras: ids, never -1."""
+    path = fixture_file(name, fmt)
     result = modelport.convert(path, to="all", out_dir=tmp_path / "out", runtimes=FAST_RUNTIMES)
     assert result.parity.passed, result.parity.to_dict()
     assert {a.format for a in result.artifacts} == TF_TARGETS
@@ -59,6 +60,7 @@ def test_seq2seq_each_input_stays_inside_its_own_vocabulary(fixture_file, tmp_pa
 def test_ids_found_through_reshape_and_mask(fixture_file):
     domains = _domains(fixture_file("text_masked", "keras"))
     assert domains["token_grid"].ids_below == 10000
+    assert [d.ids_below for d in _domains(fixture_file("text_classifier", "h5")).values()] == [10000]
 
 
 def test_structured_data_recipe_loads_and_converts_where_it_can(fixture_file, tmp_path):

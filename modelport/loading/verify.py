@@ -37,8 +37,9 @@ def check_input_shapes(model: Any, expected: ModelSpec) -> None:
 
 def dummy_inputs(model: Any, spec: ModelSpec | None = None, seed: int = 0) -> list[Any]:
     """A small batch drawn as validation draws it (``validators.inputs.synthetic_inputs``): ids
-    inside every vocabulary, strings from lookup vocabularies, numbers elsewhere; in the loaded
-    model's own input shapes and dtypes."""
+    inside every vocabulary, strings from lookup vocabularies, numbers in [0, 1) elsewhere
+    (a dummy batch must not make a log or a square root NaN); in the loaded model's own
+    input shapes and dtypes."""
     import numpy as np
 
     from modelport.validators.inputs import synthetic_inputs
@@ -46,7 +47,7 @@ def dummy_inputs(model: Any, spec: ModelSpec | None = None, seed: int = 0) -> li
     tensors = [TensorSpec(f"input_{i}", _shape(t), _dtype_name(t.dtype)) for i, t in enumerate(model.inputs)]
     if spec is None or len(spec.inputs) != len(tensors):
         spec = ModelSpec("", "", "", [], tensors, [])
-    batch = synthetic_inputs(spec, DUMMY_BATCH, DUMMY_TIME, model, np.random.default_rng(seed), tensors)
+    batch = synthetic_inputs(spec, DUMMY_BATCH, DUMMY_TIME, model, np.random.default_rng(seed), tensors, unit=True)
     return [batch[t.name] for t in tensors]
 
 

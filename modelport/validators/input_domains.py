@@ -186,8 +186,12 @@ def is_string(dtype: str) -> bool:
     return dtype in ("string", "str", "object") or dtype.startswith(("<U", "|S"))
 
 
-def draw(domain: Domain | None, dtype: str, dims: Iterable[int], rng: np.random.Generator) -> np.ndarray:
-    """Seeded values of ``domain`` in ``dtype`` (ids stay ids in a float-declared input)."""
+def draw(domain: Domain | None, dtype: str, dims: Iterable[int], rng: np.random.Generator,
+         unit: bool = False) -> np.ndarray:
+    """Seeded values of ``domain`` in ``dtype`` (ids stay ids in a float-declared input).
+
+    ``unit``: plain numbers uniform in [0, 1) instead of standard normal (the load check: a model
+    taking a log or a square root of its input must not be refused for the dummy batch's NaN)."""
     dims = tuple(dims)
     if domain is not None and domain.words:
         lengths = rng.integers(*WORDS_PER_TEXT, size=dims)
@@ -199,14 +203,17 @@ def draw(domain: Domain | None, dtype: str, dims: Iterable[int], rng: np.random.
         return picked.astype(str) if is_string(dtype) else picked.astype(dtype)
     if is_string(dtype):
         return np.array(HASHED_STRINGS)[rng.integers(0, len(HASHED_STRINGS), size=dims)]
-    kind = np.dtype(dtype).kind
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:  # bfloat16 and other types numpy does not name
+        dtype, kind = "float32", "f"
     if domain is not None and domain.ids_below is not None:
         return rng.integers(0, domain.ids_below, size=dims).astype(dtype)
     if kind in "iu":
         return rng.integers(0, 10, size=dims).astype(dtype)
     if kind == "b":
         return rng.random(dims) < 0.5
-    values = rng.standard_normal(dims)
+    values = rng.random(dims) if unit else rng.standard_normal(dims)
     if domain is not None and domain.mean is not None and len(domain.mean) in (1, dims[-1]):
         values = values * np.asarray(domain.std) + np.asarray(domain.mean)
     return values.astype(dtype)

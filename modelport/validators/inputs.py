@@ -53,19 +53,19 @@ def _dims(t: TensorSpec, batch: int, seq_len: int | None) -> list[int]:
 
 def synthetic_inputs(spec: ModelSpec, batch: int, seq_len: int | None = None, model: Any = None,
                      rng: np.random.Generator | None = None,
-                     tensors: list[TensorSpec] | None = None) -> dict[str, np.ndarray]:
+                     tensors: list[TensorSpec] | None = None, unit: bool = False) -> dict[str, np.ndarray]:
     """One seeded batch for every input, drawn from what the input means (``input_domains``).
 
     ``model``: the loaded Keras model, for vocabularies adapted lookups keep in their state.
     ``tensors``: the inputs' shapes and dtypes when they differ from the spec's (the load check
-    uses the loaded model's own)."""
+    uses the loaded model's own). ``unit``: plain numbers in [0, 1) (see ``input_domains.draw``)."""
     rng = rng if rng is not None else np.random.default_rng(0)
     domains = input_domains(spec, model)
     names = [t.name for t in spec.inputs]
     out = {}
     for i, t in enumerate(tensors or spec.inputs):
         domain = domains.get(names[i] if i < len(names) else t.name)
-        out[t.name] = draw(domain, t.dtype, _dims(t, batch, seq_len), rng)
+        out[t.name] = draw(domain, t.dtype, _dims(t, batch, seq_len), rng, unit)
     return out
 
 
