@@ -63,6 +63,30 @@ def test_ids_found_through_reshape_and_mask(fixture_file):
     assert [d.ids_below for d in _domains(fixture_file("text_classifier", "h5")).values()] == [10000]
 
 
+def test_ids_found_through_keras2_casts_and_concatenation():
+    """Config-level walk (no TensorFlow): tf.cast (TFOpLambda) and Concatenate pass ids on; every
+    vocabulary reached counts; a Dense stops the walk."""
+    from modelport.spec import LayerSpec, ModelSpec, TensorSpec
+    from modelport.validators.input_domains import input_domains
+
+    layers = [
+        LayerSpec("a", "InputLayer"), LayerSpec("b", "InputLayer"), LayerSpec("x", "InputLayer"),
+        LayerSpec("cast", "TFOpLambda", {"function": "cast"}, ("a",)),
+        LayerSpec("both", "Concatenate", {}, ("cast", "b")),
+        LayerSpec("big", "Embedding", {"input_dim": 5000}, ("both",)),
+        LayerSpec("small", "Embedding", {"input_dim": 30}, ("b",)),
+        LayerSpec("dense", "Dense", {}, ("x",)),
+        LayerSpec("after", "Embedding", {"input_dim": 7}, ("dense",)),
+    ]
+    spec = ModelSpec("m", "json", "Functional", layers,
+                     [TensorSpec("a", (None, 4)), TensorSpec("b", (None, 4)), TensorSpec("x", (None, 4))], [])
+    domains = input_domains(spec)
+    assert domains["a"].ids_below == 5000 and domains["b"].ids_below == 30 and "x" not in domains
+    drawn = make_cases(spec, batch_sizes=(64,))[0].inputs
+    assert drawn["a"].dtype == np.float32 and drawn["a"].min() >= 0 and drawn["a"].max() < 5000
+    assert drawn["b"].max() < 30 and drawn["x"].min() < 0  # plain numbers stay standard normal
+
+
 def test_structured_data_recipe_loads_and_converts_where_it_can(fixture_file, tmp_path):
     from fixtures.input_models import NUMERIC, STRING_CATEGORICAL, structured_rows
 
