@@ -201,6 +201,18 @@ if name == "mobilenetv2":
     model = keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, weights=None)
 else:
     model = keras.applications.ResNet50(weights=None)
+# weights=None is an untrained network whose softmax does not move with the input (vacuous parity,
+# benchmarks/bench_vacuous.py): give each BatchNormalization the statistics of its own input on a
+# random batch, as training would leave them, and random gamma/beta
+import numpy as np
+rng = np.random.default_rng(0)
+calibration = rng.standard_normal((8, *model.input.shape[1:])).astype("float32")
+for layer in model.layers:
+    if layer.__class__.__name__ == "BatchNormalization":
+        h = np.asarray(keras.Model(model.input, layer.input)(calibration, training=False))
+        gamma, beta = (w.shape for w in layer.get_weights()[:2])
+        axes = tuple(range(h.ndim - 1))
+        layer.set_weights([rng.uniform(0.5, 1.5, gamma), rng.normal(0, 0.2, beta), h.mean(axes), h.var(axes) + 1e-3])
 model.save(out)
 print(keras.__version__, model.count_params())
 """

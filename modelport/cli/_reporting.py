@@ -88,8 +88,21 @@ def require_runtimes(report: Any) -> None:
                         for r in report.results if r.skipped]
 
 
-def finish(report: Any, json_path: Path | None, junit: Path | None, html: Path | None, as_json: bool) -> None:
-    """Write the requested report files, print the table (or the JSON), exit 0 on pass, 1 on fail."""
+def strict_exit(report: Any, strict: bool) -> int:
+    """0 on pass, 1 on fail; with ``--strict`` a vacuous reference (outputs that do not vary with
+    the inputs) fails too, and says so on stderr."""
+    if report.passed and strict and report.vacuous:
+        from modelport.cli.render import console
+
+        console(stderr=True).print(f"error: {report.reference.get('message')} (--strict)", highlight=False, markup=False)
+        return 1
+    return 0 if report.passed else 1
+
+
+def finish(report: Any, json_path: Path | None, junit: Path | None, html: Path | None, as_json: bool,
+           strict: bool = False) -> None:
+    """Write the requested report files, print the table (or the JSON), exit 0 on pass, 1 on fail
+    (or, with ``strict``, on a vacuous reference)."""
     import typer
 
     write_reports(report, json_path, junit, html)
@@ -99,4 +112,4 @@ def finish(report: Any, json_path: Path | None, junit: Path | None, html: Path |
         typer.echo(to_json(report), nl=False)
     else:
         report.render()
-    raise typer.Exit(0 if report.passed else 1)
+    raise typer.Exit(strict_exit(report, strict))

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, JsonFlag, ModelArg, TrustCodeOpt, app
-from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RequireRuntimesOpt, RuntimesOpt
+from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RequireRuntimesOpt, RuntimesOpt, StrictOpt
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -55,11 +55,12 @@ def convert(
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,
     as_json: JsonFlag = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Convert a Keras model to production formats, then validate each artifact's numbers.
 
     Exit 0 ok, 1 an artifact failed validation (it is still written, with the report in
-    modelport.json), 2 bad input, 3 a requested target cannot express the model (nothing written).
+    modelport.json) or, with --strict, parity was vacuous, 2 bad input, 3 a requested target cannot express the model (nothing written).
     """
     from modelport import api
     from modelport.cli._reporting import (
@@ -67,6 +68,7 @@ def convert(
         progress_bar,
         require_runtimes,
         runtimes_option,
+        strict_exit,
         write_reports,
     )
     from modelport.cli.render import print_json
@@ -94,7 +96,7 @@ def convert(
 
             console(stderr=True).print(f"error: validation failed: {'; '.join(failure_reasons(result.parity))} "
                                        f"(hint: the artifacts are written; the report is in {result.manifest_path.name})")
-    raise typer.Exit(1 if failed else 0)
+    raise typer.Exit(strict_exit(result.parity, strict) if result.parity is not None else 0)
 
 
 def failure_reasons(report) -> list[str]:

@@ -20,7 +20,7 @@ def gate(
     report_json: JsonOpt = None,
     report_html: HtmlOpt = None,
     as_json: JsonFlag = False,
-    strict: Annotated[bool, typer.Option("--strict", help="Fail on artifact-like files in the folder that the manifest does not list.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Also fail on artifact-like files in the folder that the manifest does not list, and on a vacuous golden reference (outputs that do not vary with the inputs).")] = False,
     require_runtimes: RequireRuntimesOpt = False,
     model: Annotated[Path | None, typer.Option("--model", help="The Keras model file: fail if its stored weights changed since conversion (digest in modelport.json).", show_default=False)] = None,
 ) -> None:
@@ -28,7 +28,8 @@ def gate(
     enforce the policy (required formats, tolerances, maximum size). Needs no Keras file; with
     --model, the file's stored weights must be the ones converted (read without TensorFlow).
 
-    Exit 0 pass, 1 fail (each changed or drifting artifact is named), 2 bad input.
+    Exit 0 pass, 1 fail (each changed or drifting artifact is named; with --strict also a vacuous
+    golden reference), 2 bad input.
     """
     from modelport.cli._reporting import check_report_paths, finish, progress_bar, runtimes_option
     from modelport.gate import gate as run_gate
@@ -42,4 +43,4 @@ def gate(
 
         source = report.inputs.get("policy", {}).get("source")
         console().print(f"policy: {source or 'none found (defaults)'}", highlight=False)
-    finish(report, report_json, junit, report_html, as_json)
+    finish(report, report_json, junit, report_html, as_json, strict)

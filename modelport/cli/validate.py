@@ -16,6 +16,7 @@ HtmlOpt = Annotated[Path | None, typer.Option("--report-html", help="Write one s
 RuntimesOpt = Annotated[list[str] | None, typer.Option("--runtimes", help=f"Only these runtimes, comma separated: {', '.join(r for r in RUNTIME_MODULES if r != 'keras')} (spark only when named; master from $MODELPORT_SPARK_MASTER).", show_default=False)]
 
 RequireRuntimesOpt = Annotated[bool, typer.Option("--require-runtimes", help="A runtime that cannot run here (no JVM, no gcc) fails the check instead of being skipped.")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Also exit 1 when parity is vacuous: the Keras outputs barely vary across the validation inputs (docs/ci.md).")]
 
 
 @app.command()
@@ -37,11 +38,12 @@ def validate(
     architecture: ArchitectureOpt = None,
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Run Keras and every artifact, each in its production runtime, on the same inputs; compare.
 
     Exit 0 when every artifact matches within tolerance, 1 when one does not (or its runtime
-    crashed), 2 on bad input (data of the wrong shape, an artifact from another model, a missing runtime).
+    crashed, or with --strict the reference is vacuous), 2 on bad input (data of the wrong shape, an artifact from another model, a missing runtime).
     """
     from modelport.cli._reporting import (
         check_report_paths,
@@ -75,4 +77,4 @@ def validate(
         )
     if require:
         require_runtimes(report)
-    finish(report, report_json, junit, report_html, as_json)
+    finish(report, report_json, junit, report_html, as_json, strict)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.convert.base import Artifact, ExportOptions
-from modelport.convert.tf_graph import TracedTarget
+from modelport.convert.tf_graph import TracedTarget, table_reasons
 from modelport.spec import ModelSpec
 
 PREFIX = "model"  # files: model.meta, model.index, model.data-00000-of-00001
@@ -20,6 +20,7 @@ class CheckpointConverter(TracedTarget):
     target = "ckpt"
     suffix = ""  # a directory
     description = "TF1 checkpoint + meta graph (tf.compat.v1 Saver, TF Java)"
+    unsupported_layers = table_reasons("the checkpoint's graph captures uninitialised (a Saver restores variables, not tables)")
 
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         import tensorflow as tf

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.convert.base import Artifact, ExportOptions
-from modelport.convert.tf_graph import TracedTarget
+from modelport.convert.tf_graph import TracedTarget, table_reasons
 from modelport.spec import ModelSpec
 
 
@@ -14,6 +14,7 @@ class FrozenGraphConverter(TracedTarget):
     target = "pb"
     suffix = ".pb"
     description = "frozen TensorFlow GraphDef (TF Java, TF C API, tf.compat.v1)"
+    unsupported_layers = table_reasons("a frozen graph of constants cannot hold (nothing runs its initialiser)")
 
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         from modelport.convert.tf_graph import freeze, library_versions, trace

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.convert.base import Artifact, ExportOptions
-from modelport.convert.tf_graph import TracedTarget
+from modelport.convert.tf_graph import TracedTarget, table_reasons
 from modelport.errors import BadInputError
 from modelport.spec import ModelSpec
 
@@ -42,6 +42,8 @@ class OnnxConverter(TracedTarget):
     target = "onnx"
     suffix = ".onnx"
     description = "ONNX (ONNX Runtime in Java, C#, C++, JS, ...)"
+    unsupported_layers = {**table_reasons("tf2onnx cannot translate (LookupTableFindV2 on a captured table)"),
+                          "Hashing": "ONNX has no string hash op (StringToHashBucketFast)"}
 
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         import onnx

@@ -24,7 +24,7 @@ class SavedModelConverter(TracedTarget):
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         import tensorflow as tf
 
-        from modelport.convert.tf_graph import library_versions, tf_variable, trace
+        from modelport.convert.tf_graph import library_versions, lookup_tables, tf_variable, trace
 
         traced = trace(model, spec)
         module = tf.Module()
@@ -33,6 +33,7 @@ class SavedModelConverter(TracedTarget):
         # and state the function reads but Keras does not count as a weight (an RNN dropout seed)
         known = {id(v) for v in module.model_variables}
         module.state_variables = [v for v in traced.concrete.variables if id(v) not in known]
+        module.lookup_tables = lookup_tables(model)  # vocabularies of lookup layers, initialised on load
         module.serve = traced.concrete  # a ConcreteFunction is saved as traced; the tf.function would be traced again
         tf.saved_model.save(module, str(dest), signatures={SIGNATURE: traced.concrete})
         inputs, outputs = _signature_tensors(dest, [s.name for s in traced.input_signature],

@@ -84,6 +84,38 @@ def tf_variable(weight: Any) -> Any:
     return weight if isinstance(weight, tf.Variable) else weight.value
 
 
+def lookup_tables(model: Any) -> list[Any]:
+    """The hash tables of lookup layers (StringLookup, IntegerLookup, TextVectorization): resources
+    the traced function captures, which a SavedModel must track to save and initialise them."""
+    import tensorflow as tf
+
+    kinds = (tf.lookup.StaticHashTable, tf.lookup.StaticVocabularyTable,
+             tf.lookup.experimental.MutableHashTable, tf.lookup.experimental.DenseHashTable)
+    tables: list[Any] = []
+    seen: set[int] = set()
+
+    def visit(obj: Any, depth: int) -> None:  # a lookup layer keeps its table in an attribute
+        if id(obj) in seen or depth > 2:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, kinds):
+            tables.append(obj)
+            return
+        for value in vars(obj).values() if hasattr(obj, "__dict__") else ():
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(item, kinds) or type(item).__name__ in LOOKUP_LAYERS:
+                    visit(item, depth + 1)
+
+    layers = model._flatten_layers() if hasattr(model, "_flatten_layers") else model.layers
+    for layer in layers:
+        if type(layer).__name__ in LOOKUP_LAYERS:
+            visit(layer, 0)
+    return tables
+
+
+LOOKUP_LAYERS = {"StringLookup", "IntegerLookup", "TextVectorization"}
+
+
 def freeze(traced: TracedModel, model: Any, lower_control_flow: bool = True) -> tuple[Any, dict[str, str]]:
     """Frozen GraphDef (variables folded into constants) and {const node name: Keras weight path}.
 
@@ -228,16 +260,35 @@ def library_versions(*names: str) -> dict[str, str]:
     return out
 
 
+# Lookup layers keep their vocabulary in a hash table, a resource a frozen graph of constants
+# cannot hold (its initialiser never runs there) and tf2onnx cannot translate.
+TABLE_REASON = ("its vocabulary lives in a TensorFlow hash table, which {what}")
+LOOKUP_TABLE_LAYERS = ("StringLookup", "IntegerLookup", "TextVectorization")
+
+
+def table_reasons(what: str) -> dict[str, str]:
+    return {cls: TABLE_REASON.format(what=what) for cls in LOOKUP_TABLE_LAYERS}
+
+
 class TracedTarget:
     """Base of the targets built from the traced TensorFlow graph (savedmodel, pb, ckpt, onnx).
 
-    Every Keras layer traces, so every layer is native for them. Layers that need user code
-    (Lambda, custom classes) only reach a converter once the user trusted them at load time.
+    Every Keras layer traces, so every layer is native for them, except the classes in
+    ``unsupported_layers`` (class name -> why this target cannot hold them). Layers that need user
+    code (Lambda, custom classes) only reach a converter once the user trusted them at load time.
     """
 
     target = ""
+    unsupported_layers: dict[str, str] = {}
+    unsupported_hint = "use savedmodel, which keeps lookup tables and string ops"
 
     def check(self, spec: ModelSpec) -> list:
-        from modelport.convert.base import NATIVE, Finding
+        from modelport.convert.base import NATIVE, UNSUPPORTED, Finding
 
-        return [Finding(self.target, layer.name, layer.class_name, NATIVE) for layer in spec.layers]
+        findings = []
+        for layer in spec.layers:
+            reason = self.unsupported_layers.get(layer.class_name)
+            findings.append(Finding(self.target, layer.name, layer.class_name, UNSUPPORTED,
+                                    reason=f"{layer.class_name}: {reason}", hint=self.unsupported_hint)
+                            if reason else Finding(self.target, layer.name, layer.class_name, NATIVE))
+        return findings

@@ -67,7 +67,7 @@ def attempt(
         warnings.append(
             "the file's weights contain NaN or infinity (the model diverged in training): its outputs are not finite"
         )
-    verify.check_forward(model, allow_nonfinite=bool(warnings))
+    verify.check_forward(model, expected, allow_nonfinite=bool(warnings))
     return model, applied, warnings, result
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from modelport.errors import BadInputError
-from modelport.spec import ModelSpec
+from modelport.spec import ModelSpec, TensorSpec
 
 DUMMY_BATCH = 2
-DUMMY_TIME = 4  # for unknown (None) non-batch dimensions
+DUMMY_TIME = 4  # for an unknown (None) time dimension
 
 
 class VerificationError(BadInputError):
@@ -35,27 +35,25 @@ def check_input_shapes(model: Any, expected: ModelSpec) -> None:
             raise VerificationError(f"input shape {g} differs from the saved config's {tuple(w)}")
 
 
-def dummy_inputs(model: Any, seed: int = 0) -> list[Any]:
+def dummy_inputs(model: Any, spec: ModelSpec | None = None, seed: int = 0) -> list[Any]:
+    """A small batch drawn as validation draws it (``validators.inputs.synthetic_inputs``): ids
+    inside every vocabulary, strings from lookup vocabularies, numbers in [0, 1) elsewhere
+    (a dummy batch must not make a log or a square root NaN); in the loaded model's own
+    input shapes and dtypes."""
     import numpy as np
 
-    rng = np.random.default_rng(seed)
-    out = []
-    for t in model.inputs:
-        shape = [DUMMY_BATCH] + [DUMMY_TIME if d is None else int(d) for d in _shape(t)[1:]]
-        dtype = getattr(t.dtype, "name", None) or str(t.dtype)
-        if "int" in dtype or _feeds_embedding(model, t):
-            out.append(np.zeros(shape, dtype="int32" if "int" in dtype else "float32"))
-        else:
-            out.append(rng.random(shape, dtype=np.float32))
-    return out
+    from modelport.validators.inputs import synthetic_inputs
+
+    tensors = [TensorSpec(f"input_{i}", _shape(t), _dtype_name(t.dtype)) for i, t in enumerate(model.inputs)]
+    if spec is None or len(spec.inputs) != len(tensors):
+        spec = ModelSpec("", "", "", [], tensors, [])
+    batch = synthetic_inputs(spec, DUMMY_BATCH, DUMMY_TIME, model, np.random.default_rng(seed), tensors, unit=True)
+    return [batch[t.name] for t in tensors]
 
 
-def _feeds_embedding(model: Any, tensor: Any) -> bool:
-    """Inputs read by an Embedding must be valid indices; zeros always are."""
-    for layer in model.layers:
-        if type(layer).__name__ == "Embedding":
-            return True
-    return False
+def _dtype_name(dtype: Any) -> str:
+    name = getattr(dtype, "name", None) or str(dtype)
+    return "string" if name in ("string", "str", "object") else name
 
 
 def forward(model: Any, inputs: list[Any]) -> list[Any]:
@@ -73,13 +71,13 @@ def nonfinite_weights(model: Any) -> bool:
     return any(not np.all(np.isfinite(w)) for w in model.get_weights())
 
 
-def check_forward(model: Any, *, allow_nonfinite: bool = False) -> list[Any]:
+def check_forward(model: Any, spec: ModelSpec | None = None, *, allow_nonfinite: bool = False) -> list[Any]:
     """Run a dummy batch; outputs must have the declared shapes and be finite (unless the file's
     own weights are not: then NaN outputs are what the model computes, reported as a warning)."""
     import numpy as np
 
     try:
-        outs = forward(model, dummy_inputs(model))
+        outs = forward(model, dummy_inputs(model, spec))
     except Exception as e:  # the loaded model cannot run: this loader's result is unusable
         raise VerificationError(
             f"a forward pass on a dummy batch failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"

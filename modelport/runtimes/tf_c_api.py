@@ -148,5 +148,13 @@ class CApiSession:
         return {n: raw[self._fetches[n]].copy() for n in names}
 
 
+def cannot_run(artifact: Any) -> str | None:
+    """Why this runner cannot feed ``artifact``, or None: its tensor files carry numbers only."""
+    strings = [t.name for t in artifact.inputs if t.dtype not in _TF_DTYPES]
+    if strings:
+        return f"the C API runner feeds numeric tensors only (input {', '.join(strings)} is not numeric)"
+    return None
+
+
 def load(artifact: Any) -> CApiSession:
     return CApiSession(artifact)

@@ -15,6 +15,7 @@ import numpy as np
 
 from modelport.errors import BadInputError
 from modelport.io import sha256_path, write_bytes_atomic
+from modelport.validators import degenerate
 from modelport.validators.inputs import DEFAULT_BATCH, Case, make_cases
 
 GOLDEN_NAME = "modelport.golden.npz"
@@ -61,7 +62,7 @@ def write_golden(out_dir: str | Path, report: Any = None, *, model: Any = None, 
             raise TypeError("write_golden needs a ParityReport or model and spec")
         from modelport.validators.running import reference_outputs
 
-        cases = make_cases(spec, data, tuple(batch_sizes), seed)
+        cases = make_cases(spec, data, tuple(batch_sizes), seed, model=model)
         expected, _ = reference_outputs(model, spec, cases)
     return save(Path(out_dir) / GOLDEN_NAME, cases, expected)
 
@@ -99,5 +100,6 @@ def check_golden(artifacts: list[Any], golden_path: str | Path, *, tolerance: An
                                            _label(planned.artifact, base)))
     if progress:
         progress("done", len(plan), len(plan))
+    report.reference = degenerate.summary(degenerate.reference_spreads(expected, tol))
     report.total_seconds = time.perf_counter() - started
     return report

@@ -1,8 +1,10 @@
 """Inputs for validation: seeded synthetic data matched to each input, or the user's own file.
 
-Synthetic data follows each input's dtype, shape and meaning: integer ids that feed an Embedding
-stay inside its vocabulary; a dynamic time dimension gets several sequence lengths. User data
-(``.npz``/``.npy``/``.csv``/``.parquet``) is checked against the signature before anything runs.
+Synthetic data follows each input's dtype, shape and meaning (``input_domains``): ids that reach an
+Embedding stay inside every vocabulary they reach, string inputs get strings from their lookup
+vocabularies; a dynamic time dimension gets several sequence lengths. User data
+(``.npz``/``.npy``/``.csv``/``.parquet``, string columns for string inputs) is checked against the
+signature before anything runs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 
 from modelport.errors import BadInputError
 from modelport.spec import ModelSpec, TensorSpec
+from modelport.validators.input_domains import draw, input_domains, is_string
 
 DEFAULT_BATCH = 32
 SEQUENCE_LENGTHS = (3, 8, 17)  # for inputs whose time dimension is dynamic
@@ -33,16 +36,6 @@ class Case:
                 "inputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in self.inputs.items()}}
 
 
-def _vocab_sizes(spec: ModelSpec) -> dict[str, int]:
-    """input name -> smallest vocabulary of the Embedding layers it feeds directly."""
-    sizes: dict[str, int] = {}
-    for layer in spec.layers:
-        if layer.class_name == "Embedding" and "input_dim" in layer.config:
-            for src in layer.inbound:
-                sizes[src] = min(int(layer.config["input_dim"]), sizes.get(src, 1 << 62))
-    return sizes
-
-
 def _has_dynamic_time(t: TensorSpec) -> bool:
     return len(t.shape) >= 3 and t.shape[1] is None
 
@@ -51,30 +44,40 @@ def sequence_lengths(spec: ModelSpec) -> tuple[int, ...]:
     return SEQUENCE_LENGTHS if any(_has_dynamic_time(t) for t in spec.inputs) else ()
 
 
-def _synthetic(t: TensorSpec, batch: int, seq_len: int | None, vocab: int | None,
-               rng: np.random.Generator) -> np.ndarray:
+def _dims(t: TensorSpec, batch: int, seq_len: int | None) -> list[int]:
     dims = [batch]
     for i, d in enumerate(t.shape[1:], start=1):
         dims.append(d if d is not None else (seq_len if i == 1 and seq_len else OTHER_DYNAMIC))
-    dtype = np.dtype(t.dtype if t.dtype != "string" else "float32")
-    if dtype.kind in "iu":
-        high = vocab if vocab else 10
-        return rng.integers(0, high, size=dims).astype(dtype)
-    if dtype.kind == "b":
-        return rng.random(dims) < 0.5
-    return rng.standard_normal(dims).astype(dtype)
+    return dims
+
+
+def synthetic_inputs(spec: ModelSpec, batch: int, seq_len: int | None = None, model: Any = None,
+                     rng: np.random.Generator | None = None,
+                     tensors: list[TensorSpec] | None = None, unit: bool = False) -> dict[str, np.ndarray]:
+    """One seeded batch for every input, drawn from what the input means (``input_domains``).
+
+    ``model``: the loaded Keras model, for vocabularies adapted lookups keep in their state.
+    ``tensors``: the inputs' shapes and dtypes when they differ from the spec's (the load check
+    uses the loaded model's own). ``unit``: plain numbers in [0, 1) (see ``input_domains.draw``)."""
+    rng = rng if rng is not None else np.random.default_rng(0)
+    domains = input_domains(spec, model)
+    names = [t.name for t in spec.inputs]
+    out = {}
+    for i, t in enumerate(tensors or spec.inputs):
+        domain = domains.get(names[i] if i < len(names) else t.name)
+        out[t.name] = draw(domain, t.dtype, _dims(t, batch, seq_len), rng, unit)
+    return out
 
 
 def synthetic_cases(spec: ModelSpec, batch_sizes: tuple[int, ...] = (1, DEFAULT_BATCH),
-                    seed: int = 0) -> list[Case]:
+                    seed: int = 0, model: Any = None) -> list[Case]:
     """Batch 1 and batch N (and for a dynamic time dimension, batch N at several lengths)."""
     rng = np.random.default_rng(seed)
-    vocab = _vocab_sizes(spec)
     lens = sequence_lengths(spec)
     cases = []
     for i, batch in enumerate(batch_sizes):
         for seq_len in (lens if i == len(batch_sizes) - 1 and lens else lens[1:2] or (None,)):
-            inputs = {t.name: _synthetic(t, batch, seq_len, vocab.get(t.name), rng) for t in spec.inputs}
+            inputs = synthetic_inputs(spec, batch, seq_len, model, rng)
             label = f"batch={batch}" + (f" len={seq_len}" if seq_len else "")
             cases.append(Case(label, inputs))
     return cases
@@ -168,7 +171,20 @@ def check_data(arrays: dict[str, np.ndarray], spec: ModelSpec, source: str = "--
             shown = "(" + ", ".join("N" if d is None else str(d) for d in want) + ")"
             raise BadInputError(f"{source}: input '{t.name}' has shape {a.shape}, the model expects {shown}",
                                 "reshape the data to the model's input shape")
-        dtype = np.dtype(t.dtype if t.dtype != "string" else "float32")
+        if is_string(t.dtype):
+            if a.dtype.kind not in "OUS":
+                raise BadInputError(f"{source}: input '{t.name}' has dtype {a.dtype}, the model expects strings",
+                                    "give text values for this input")
+            out[t.name] = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in a.ravel()],
+                                   dtype=str).reshape(a.shape)
+            rows.add(a.shape[0])
+            continue
+        dtype = np.dtype(t.dtype)
+        if a.dtype.kind == "O":  # a table column that mixes types, or numbers held as objects
+            try:
+                a = a.astype("float64")
+            except (TypeError, ValueError):
+                pass
         if a.dtype.kind not in "biuf":
             raise BadInputError(f"{source}: input '{t.name}' has dtype {a.dtype}, the model expects {dtype}",
                                 "give numeric arrays")
@@ -195,10 +211,11 @@ def user_cases(path: str | Path, spec: ModelSpec) -> list[Case]:
 
 
 def make_cases(spec: ModelSpec, data: Any = None, batch_sizes: tuple[int, ...] = (1, DEFAULT_BATCH),
-               seed: int = 0) -> list[Case]:
-    """``data`` may be a path, a dict of arrays, one array (single input) or None (synthetic)."""
+               seed: int = 0, model: Any = None) -> list[Case]:
+    """``data`` may be a path, a dict of arrays, one array (single input) or None (synthetic, drawn
+    with ``model``'s lookup vocabularies when given)."""
     if data is None:
-        return synthetic_cases(spec, tuple(batch_sizes), seed)
+        return synthetic_cases(spec, tuple(batch_sizes), seed, model)
     if isinstance(data, (str, Path)):
         return user_cases(data, spec)
     arrays = data if isinstance(data, dict) else {spec.inputs[0].name: data}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.errors import BadInputError, ModelportError
+from modelport.validators import degenerate
 from modelport.validators import runtimes as rt
 from modelport.validators.inputs import DEFAULT_BATCH, Case, make_cases
 from modelport.validators.results import ParityReport
@@ -91,7 +92,7 @@ def validate_artifacts(model: Any, spec: Any, artifacts: list[Any], *, data: Any
     for artifact in artifacts:
         check_signature(spec, artifact)
     plan = rt.plan(list(artifacts), list(runtimes) if runtimes else None)
-    cases = make_cases(spec, data, tuple(batch_sizes), seed)
+    cases = make_cases(spec, data, tuple(batch_sizes), seed, model=model)
     total = len(plan) + 1
     if progress:
         progress("keras", 0, total)
@@ -112,6 +113,7 @@ def validate_artifacts(model: Any, spec: Any, artifacts: list[Any], *, data: Any
         report.results.append(result)
     if progress:
         progress("done", total, total)
+    report.reference = degenerate.summary(degenerate.reference_spreads(expected, tol))
     report.cases, report.expected = cases, expected  # kept for the golden file, not serialised
     if golden_dir is not None:
         from modelport.io import sha256_path

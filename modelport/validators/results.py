@@ -73,6 +73,15 @@ class ParityReport:
     expected: list[dict[str, Any]] = field(default_factory=list, repr=False)  # Keras outputs per case
     golden_path: Any = None  # where validate_artifacts(golden_dir=...) wrote the golden file
     golden_sha256: str = ""
+    reference: dict[str, Any] = field(default_factory=dict)  # degenerate.summary(): does Keras vary?
+
+    @property
+    def vacuous(self) -> bool:
+        """The Keras outputs barely vary across the inputs: a pass proves little (``--strict`` fails it)."""
+        return bool(self.reference.get("vacuous"))
+
+    def strict_passed(self, strict: bool) -> bool:
+        return self.passed and not (strict and self.vacuous)
 
     @property
     def passed(self) -> bool:
@@ -135,4 +144,5 @@ class ParityReport:
             "timing": {"total_seconds": round(self.total_seconds, 6), "runtimes": self.runtime_seconds()},
             "versions": self.versions,
             "results": [r.to_dict() for r in self.results],
+            "reference": self.reference,
         }

@@ -43,6 +43,12 @@ def unavailable(runtime: str) -> str | None:
     return check() if callable(check) else None
 
 
+def cannot_run(runtime: str, artifact: Any) -> str | None:
+    """Why an available runtime cannot run this artifact (e.g. string inputs), or None."""
+    check = getattr(importlib.import_module(module_for(runtime)), "cannot_run", None)  # type: ignore[arg-type]
+    return check(artifact) if callable(check) else None
+
+
 def load(runtime: str, artifact: Any) -> Any:
     return importlib.import_module(module_for(runtime)).load(artifact)  # type: ignore[arg-type]
 
@@ -84,5 +90,5 @@ def plan(artifacts: list[Any], requested: list[str] | None = None) -> list[Plann
                 continue
             if runtime not in reasons:
                 reasons[runtime] = unavailable(runtime)
-            out.append(Planned(artifact, runtime, reasons[runtime]))
+            out.append(Planned(artifact, runtime, reasons[runtime] or cannot_run(runtime, artifact)))
     return out

@@ -50,21 +50,12 @@ def _labels(options: ExportOptions, count: int, output: str) -> list[str]:
 
 
 def _seeded_inputs(model: Any, spec: ModelSpec) -> list[np.ndarray]:
-    """A few reproducible rows per input; integer inputs draw from the reading Embedding's vocabulary."""
-    rng = np.random.default_rng(VERIFY_SEED)
-    vocab = {}
-    for la in spec.layers:
-        if la.class_name == "Embedding":
-            for n in la.inbound:
-                vocab[n] = int(la.config.get("input_dim", 2))
-    arrays = []
-    for t in spec.inputs:
-        shape = (VERIFY_ROWS, *[int(d) for d in t.shape[1:]])
-        if t.dtype.startswith(("int", "uint")):
-            arrays.append(rng.integers(0, vocab.get(t.name, 10), size=shape).astype(t.dtype))
-        else:
-            arrays.append(rng.normal(size=shape).astype(np.float32))
-    return arrays
+    """A few reproducible rows per input, drawn as validation draws them (ids inside the
+    vocabulary of the Embedding they reach, also when the input is declared float)."""
+    from modelport.validators.inputs import synthetic_inputs
+
+    rows = synthetic_inputs(spec, VERIFY_ROWS, model=model, rng=np.random.default_rng(VERIFY_SEED))
+    return [rows[t.name] for t in spec.inputs]
 
 
 def _keras_outputs(model: Any, arrays: list[np.ndarray]) -> list[np.ndarray]:

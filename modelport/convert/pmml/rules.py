@@ -47,6 +47,18 @@ REWRITE_LAYERS = {
 }
 RECURRENT = {"LSTM", "GRU", "SimpleRNN", "Bidirectional", "RNN", "ConvLSTM1D", "ConvLSTM2D",
              "ConvLSTM3D", "CuDNNLSTM", "CuDNNGRU", "LSTMCell", "GRUCell", "TimeDistributed"}
+# Preprocessing layers that read strings or look values up in a table; PMML could map them
+# (MapValues / NormDiscrete) but the converter does not, so they are refused with the reason.
+LOOKUP_REASONS = {
+    "StringLookup": "string vocabulary lookups are not translated to PMML (string input fields)",
+    "IntegerLookup": "integer vocabulary lookups (with their OOV bucket) are not translated to PMML",
+    "CategoryEncoding": "category one-hot/count encoding is not translated to PMML",
+    "Hashing": "PMML has no hash function (Hashing's farmhash/siphash buckets cannot be computed)",
+    "TextVectorization": "PMML cannot split and standardise raw text into token ids",
+}
+# MapValues rows one Embedding may emit (vocabulary x dimensions x positions read): larger
+# documents take minutes and gigabytes to write and evaluate (10000 words x 16 x 20 = 144 MB).
+MAX_EMBEDDING_ROWS = 200_000
 ATTENTION = {"Attention", "MultiHeadAttention", "AdditiveAttention", "GroupQueryAttention"}
 
 
@@ -89,8 +101,18 @@ def _activation_finding(layer: LayerSpec, name: str | None) -> Finding:
     return _finding(layer, verdict, rule)
 
 
-def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec]) -> Finding:
+def _embedding_rows(layer: LayerSpec, inputs: dict[str, Any]) -> int:
+    positions = 1
+    for name in layer.inbound:
+        shape = getattr(inputs.get(name), "shape", ()) or ()
+        for d in shape[1:]:
+            positions *= int(d) if d else 1
+    return int(layer.config.get("input_dim") or 0) * int(layer.config.get("output_dim") or 0) * positions
+
+
+def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec], spec_inputs: dict[str, Any] | None = None) -> Finding:
     cls, cfg = layer.class_name, layer.config
+    spec_inputs = spec_inputs or {}
     from_input = bool(layer.inbound) and all(
         by_name.get(n) is not None and by_name[n].class_name == "InputLayer" for n in layer.inbound
     )
@@ -118,7 +140,13 @@ def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec]) -> Finding:
             return _unsupported(layer, "masking (mask_zero=True) cannot be expressed in PMML")
         if not from_input:
             return _unsupported(layer, "an Embedding must read an integer model input directly")
+        rows = _embedding_rows(layer, spec_inputs)
+        if rows > MAX_EMBEDDING_ROWS:
+            return _unsupported(layer, f"{rows:,} MapValues rows (vocabulary x dimensions x positions) exceed "
+                                       f"the PMML size limit of {MAX_EMBEDDING_ROWS:,}")
         return _finding(layer, REWRITE, "embedding-mapvalues")
+    if cls in LOOKUP_REASONS:
+        return _unsupported(layer, LOOKUP_REASONS[cls])
     if cls in REWRITE_LAYERS:
         if cls == "GlobalAveragePooling1D" and cfg.get("data_format", "channels_last") != "channels_last":
             return _unsupported(layer, "only channels_last pooling is supported")
@@ -142,4 +170,5 @@ def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec]) -> Finding:
 
 def check(spec: ModelSpec) -> list[Finding]:
     by_name = {la.name: la for la in spec.layers}
-    return [check_layer(la, by_name) for la in spec.layers]
+    inputs = {t.name: t for t in spec.inputs}
+    return [check_layer(la, by_name, inputs) for la in spec.layers]

@@ -46,6 +46,9 @@ def to_html(report: Any) -> str:
            f"<h1>modelport {e(report.kind)}: <span class='{'pass' if report.passed else 'fail'}'>{status}</span></h1>",
            f"<p>model <code>{e(report.model)}</code> · tolerance atol {report.tolerance.get('atol')} "
            f"rtol {report.tolerance.get('rtol')} · {report.total_seconds:.2f}s</p>"]
+    if report.vacuous:
+        out.append(f"<p class='skipped'><b>{e(report.reference.get('message') or '')}</b> "
+                   f"(outputs: {e(', '.join(report.reference.get('vacuous_outputs', [])))})</p>")
     if report.problems:
         out.append("<ul>" + "".join(f"<li class='fail'>{e(p)}</li>" for p in report.problems) + "</ul>")
     out.append("<table><tr><th>artifact</th><th>runtime</th><th>output</th><th>max abs</th><th>mean abs</th>"

@@ -50,6 +50,9 @@ def render_table(report: Any, console: Any = None) -> None:
         console.print(f"[bold red]✗[/] {problem}")
     for warning in getattr(report, "warnings", []):
         console.print(f"[yellow]![/] {warning}", highlight=False)
+    if report.vacuous:
+        console.print(f"[yellow]![/] {report.reference.get('message')} "
+                      f"(outputs: {', '.join(report.reference.get('vacuous_outputs', []))})", highlight=False)
     for r in report.results:
         if r.error:
             console.print(f"[bold red]✗[/] {r.artifact} ({r.runtime}): {r.error}", markup=True, highlight=False)
