@@ -13,6 +13,7 @@ from modelport.spec import ModelSpec
 class FrozenGraphConverter(TracedTarget):
     target = "pb"
     suffix = ".pb"
+    one_protobuf = True
     description = "frozen TensorFlow GraphDef (TF Java, TF C API, tf.compat.v1)"
 
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:

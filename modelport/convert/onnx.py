@@ -41,6 +41,7 @@ def default_opset() -> int:
 class OnnxConverter(TracedTarget):
     target = "onnx"
     suffix = ".onnx"
+    one_protobuf = True
     description = "ONNX (ONNX Runtime in Java, C#, C++, JS, ...)"
 
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
@@ -66,6 +67,7 @@ class OnnxConverter(TracedTarget):
         _rename_values(proto, {**dict(zip(inputs, (t.name for t in spec.inputs))),
                                **dict(zip(outputs, (t.name for t in spec.outputs)))})
         _order_outputs(proto, [t.name for t in spec.outputs])
+        replace_erfc(proto.graph, opset)
         canonical_names(proto)
         proto.graph.doc_string = ""  # tf2onnx puts the traced function's per-process name here
         onnx.checker.check_model(proto, full_check=True)
@@ -90,6 +92,36 @@ def _without_duplicate_merging():
     finally:
         if removed is not None:
             optimizer._optimizers["merge_duplication"] = removed
+
+
+def replace_erfc(graph: Any, opset: int) -> None:
+    """TensorFlow's ``Erfc`` (exact gelu in Keras 3 is ``0.5 x erfc(-x/sqrt 2)``) has no ONNX op, and
+    tf2onnx passes it through unconverted: write it as ``1 - Erf(x)``, exact to float rounding."""
+    from onnx import TensorProto, helper
+
+    nodes = []
+    for node in graph.node:
+        for attr in node.attribute:  # loop and branch bodies
+            if attr.HasField("g"):
+                replace_erfc(attr.g, opset)
+            for sub in attr.graphs:
+                replace_erfc(sub, opset)
+        if node.op_type != "Erfc" or node.domain not in ("", "ai.onnx"):
+            nodes.append(node)
+            continue
+        x, y, base = node.input[0], node.output[0], node.name or node.output[0]
+        one = helper.make_node("Constant", [], [f"{base}/one"],
+                               value=helper.make_tensor(f"{base}/one_value", TensorProto.FLOAT, [], [1.0]))
+        nodes.append(one)
+        one_name = one.output[0]
+        if opset >= 15:  # CastLike keeps the graph right for float16/float64 models too
+            nodes.append(helper.make_node("CastLike", [one_name, x], [f"{base}/one_like"], name=f"{base}/CastLike"))
+            one_name = f"{base}/one_like"
+        nodes.append(helper.make_node("Erf", [x], [f"{base}/erf"], name=f"{base}/Erf"))
+        nodes.append(helper.make_node("Sub", [one_name, f"{base}/erf"], [y], name=f"{base}/Sub"))
+    if len(nodes) != len(graph.node):
+        del graph.node[:]
+        graph.node.extend(nodes)
 
 
 def _rename_values(proto: Any, names: dict[str, str]) -> None:

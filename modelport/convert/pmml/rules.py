@@ -140,6 +140,35 @@ def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec]) -> Finding:
     return _unsupported(layer, "no PMML mapping for this layer class")
 
 
+def _id_inputs(spec: ModelSpec) -> set[str]:
+    """Model inputs an Embedding reads: PMML declares their fields integer (ids)."""
+    return {n for la in spec.layers if la.class_name == "Embedding" for n in la.inbound}
+
+
+def check_inputs(spec: ModelSpec) -> dict[str, Finding]:
+    """Input name -> its Finding when PMML cannot read it: a NeuralNetwork has one field per value,
+    so every dimension but the batch must be fixed."""
+    out = {}
+    for t in spec.inputs:
+        if any(d is None for d in t.shape[1:]):
+            layer = next((la for la in spec.layers if la.name == t.name), LayerSpec(t.name, "InputLayer"))
+            out[t.name] = _unsupported(
+                layer, f"pmml needs a fixed input shape; input '{t.name}' has shape {list(t.shape)}",
+                "rebuild the model with a fixed input shape, or use onnx or savedmodel")
+    return out
+
+
 def check(spec: ModelSpec) -> list[Finding]:
     by_name = {la.name: la for la in spec.layers}
-    return [check_layer(la, by_name) for la in spec.layers]
+    ids = _id_inputs(spec)
+    inputs = check_inputs(spec)
+    findings = []
+    for la in spec.layers:
+        if la.name in inputs:
+            findings.append(inputs.pop(la.name))
+        elif la.class_name != "Embedding" and ids.intersection(la.inbound):
+            findings.append(_unsupported(la, "reads an input that also feeds an Embedding; PMML declares "
+                                             "that input integer ids", "give the layer its own input"))
+        else:
+            findings.append(check_layer(la, by_name))
+    return findings + list(inputs.values())  # inputs of a Sequential without an InputLayer
