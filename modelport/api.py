@@ -12,9 +12,9 @@ from typing import Any
 
 from modelport import convert as registry
 from modelport import manifest as manifest_io
-from modelport.analyze import Analysis
+from modelport.analyze import Analysis, add_loaded_findings
 from modelport.analyze import analyze as analyze_spec
-from modelport.convert.base import CHECK_LOADED, Artifact, ExportOptions
+from modelport.convert.base import Artifact, ExportOptions
 from modelport.errors import OutputError, UnsupportedTargetError
 from modelport.io import Staging, sha256_path
 from modelport.spec import ModelSpec
@@ -114,16 +114,6 @@ def _select_targets(analysis: Analysis, targets: list[str], is_all: bool) -> tup
     return [t for t in targets if t not in bad], bad
 
 
-def _add_loaded_findings(analysis: Analysis, converters: dict[str, Any], loaded: Any) -> None:
-    """Each converter's ``check_loaded`` findings replace that layer's verdict in the analysis."""
-    for target, converter in converters.items():
-        hook = getattr(converter, CHECK_LOADED, None)
-        found = {f.layer: f for f in hook(loaded.model, loaded.spec)} if callable(hook) else {}
-        if found:
-            kept = [found.pop(f.layer, f) for f in analysis.findings.get(target, [])]
-            analysis.findings[target] = kept + list(found.values())
-
-
 def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | Path | None = None, *,
             opset: int | None = None, force: bool = False, architecture: str | Path | None = None,
             trust_code: bool = False, custom_objects: str | Path | None = None, validate: bool = True,
@@ -156,7 +146,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     say("loading model")
     loaded = load(model_path, options)
     # what only the weights show (non-finite values, shapes, sizes): judged before anything is written
-    _add_loaded_findings(analysis, converters, loaded)
+    add_loaded_findings(analysis, loaded.model, loaded.spec, list(converters))
     targets, skipped_after_load = _select_targets(analysis, list(converters), is_all)
     skipped.update(skipped_after_load)
     converters = {t: converters[t] for t in targets}

@@ -67,7 +67,7 @@ class OnnxConverter(TracedTarget):
         _rename_values(proto, {**dict(zip(inputs, (t.name for t in spec.inputs))),
                                **dict(zip(outputs, (t.name for t in spec.outputs)))})
         _order_outputs(proto, [t.name for t in spec.outputs])
-        replace_erfc(proto.graph, opset)
+        replace_unsupported_ops(proto.graph, opset)
         canonical_names(proto)
         proto.graph.doc_string = ""  # tf2onnx puts the traced function's per-process name here
         onnx.checker.check_model(proto, full_check=True)
@@ -94,21 +94,29 @@ def _without_duplicate_merging():
             optimizer._optimizers["merge_duplication"] = removed
 
 
-def replace_erfc(graph: Any, opset: int) -> None:
-    """TensorFlow's ``Erfc`` (exact gelu in Keras 3 is ``0.5 x erfc(-x/sqrt 2)``) has no ONNX op, and
-    tf2onnx passes it through unconverted: write it as ``1 - Erf(x)``, exact to float rounding."""
+# TensorFlow ops without an ONNX op, which tf2onnx passes through unconverted: Keras 3's exact gelu
+# is 0.5 x erfc(-x / sqrt 2), celu uses expm1. Each is written exactly with ONNX ops (to float rounding).
+_UNARY_REWRITES = {
+    "Erfc": ("Erf", "one_minus"),  # erfc(x) = 1 - erf(x)
+    "Expm1": ("Exp", "minus_one"),  # expm1(x) = exp(x) - 1
+}
+
+
+def replace_unsupported_ops(graph: Any, opset: int) -> None:
+    """Rewrite the ops of ``_UNARY_REWRITES`` in ``graph`` and its loop and branch bodies."""
     from onnx import TensorProto, helper
 
     nodes = []
     for node in graph.node:
-        for attr in node.attribute:  # loop and branch bodies
+        for attr in node.attribute:
             if attr.HasField("g"):
-                replace_erfc(attr.g, opset)
+                replace_unsupported_ops(attr.g, opset)
             for sub in attr.graphs:
-                replace_erfc(sub, opset)
-        if node.op_type != "Erfc" or node.domain not in ("", "ai.onnx"):
+                replace_unsupported_ops(sub, opset)
+        if node.op_type not in _UNARY_REWRITES or node.domain not in ("", "ai.onnx"):
             nodes.append(node)
             continue
+        op, form = _UNARY_REWRITES[node.op_type]
         x, y, base = node.input[0], node.output[0], node.name or node.output[0]
         one = helper.make_node("Constant", [], [f"{base}/one"],
                                value=helper.make_tensor(f"{base}/one_value", TensorProto.FLOAT, [], [1.0]))
@@ -117,8 +125,9 @@ def replace_erfc(graph: Any, opset: int) -> None:
         if opset >= 15:  # CastLike keeps the graph right for float16/float64 models too
             nodes.append(helper.make_node("CastLike", [one_name, x], [f"{base}/one_like"], name=f"{base}/CastLike"))
             one_name = f"{base}/one_like"
-        nodes.append(helper.make_node("Erf", [x], [f"{base}/erf"], name=f"{base}/Erf"))
-        nodes.append(helper.make_node("Sub", [one_name, f"{base}/erf"], [y], name=f"{base}/Sub"))
+        nodes.append(helper.make_node(op, [x], [f"{base}/{op}"], name=f"{base}/{op}"))
+        pair = [one_name, f"{base}/{op}"] if form == "one_minus" else [f"{base}/{op}", one_name]
+        nodes.append(helper.make_node("Sub", pair, [y], name=f"{base}/Sub"))
     if len(nodes) != len(graph.node):
         del graph.node[:]
         graph.node.extend(nodes)
@@ -145,6 +154,7 @@ def _order_outputs(proto: Any, names: list[str]) -> None:
 
 
 _COUNTER = re.compile(r"__(\d+)")
+_SUFFIX = re.compile(r"__(\d+)$")
 
 
 def canonical_names(proto: Any) -> None:
@@ -156,8 +166,9 @@ def canonical_names(proto: Any) -> None:
     in order of first use, and initializers are sorted — the same model gives the same bytes.
     """
     numbers: dict[str, str] = {}
-    generated = {i.name: "const" + _COUNTER.search(i.name).group(0)
-                 for i in proto.graph.initializer if "/" not in i.name and _COUNTER.search(i.name)}
+    # the counter is the LAST __N: an einsum's constants are named like einsum<id>_ba__1__104
+    generated = {i.name: "const__" + m.group(1)
+                 for i in proto.graph.initializer if "/" not in i.name and (m := _SUFFIX.search(i.name))}
 
     def renumber(text: str) -> str:
         text = generated.get(text, text)
