@@ -47,7 +47,18 @@ REWRITE_LAYERS = {
 }
 RECURRENT = {"LSTM", "GRU", "SimpleRNN", "Bidirectional", "RNN", "ConvLSTM1D", "ConvLSTM2D",
              "ConvLSTM3D", "CuDNNLSTM", "CuDNNGRU", "LSTMCell", "GRUCell", "TimeDistributed"}
-ATTENTION = {"Attention", "MultiHeadAttention", "AdditiveAttention", "GroupQueryAttention"}
+ATTENTION = {"Attention", "MultiHeadAttention", "AdditiveAttention", "GroupedQueryAttention"}
+CODE_LAYERS = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
+NESTED_MODELS = {"Sequential", "Functional", "Model"}
+# classes check_layer judges by name outside the tables above
+NAMED_LAYERS = {"Dense", "Activation", "ReLU", "Normalization", "Rescaling", "Embedding"}
+
+
+def known_classes() -> set[str]:
+    """Every layer class the PMML analysis names (the analyser matrix builds a cell for each).
+    Convolution and pooling classes are judged by name pattern, so they are not listed here."""
+    return (NATIVE_LAYERS | NOOP_LAYERS | set(REWRITE_LAYERS) | RECURRENT | ATTENTION | CODE_LAYERS
+            | NESTED_MODELS | NAMED_LAYERS)
 
 
 def activation_name(value: Any) -> str | None:
@@ -131,10 +142,10 @@ def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec]) -> Finding:
         return _unsupported(layer, "PMML has no convolution or weight sharing (every Con holds one literal weight)")
     if "Pooling" in cls:
         return _unsupported(layer, "pooling over positions has no PMML construct")
-    if cls in ("Lambda", "TFOpLambda", "SlicingOpLambda"):
+    if cls in CODE_LAYERS:
         return _unsupported(layer, "arbitrary Python/TensorFlow code cannot be translated to PMML",
                             "replace it with built-in layers, or use onnx or savedmodel (with --trust-code)")
-    if cls in ("Sequential", "Functional", "Model"):
+    if cls in NESTED_MODELS:
         return _unsupported(layer, "nested models are not supported by the PMML converter",
                             "flatten the nested model into the outer one, or use onnx or savedmodel")
     return _unsupported(layer, "no PMML mapping for this layer class")
