@@ -135,3 +135,19 @@ def test_corpus_file_with_nan_weights_converts_all_but_pmml(corpus_dir, tmp_path
     assert "Traceback" not in out + err
     names = sorted(p.name for p in out_dir.iterdir())
     assert "multi_output_assign_2024.onnx" in names and not [n for n in names if n.endswith(".pmml")]
+
+
+def test_weights_beyond_one_protobuf_are_refused_for_pb_and_onnx_only(loaded_fixture, monkeypatch):
+    """pb and onnx hold every weight in one protobuf (at most 2 GiB): checked after loading. The limit
+    is lowered here so a small real model crosses it."""
+    from modelport import convert as registry
+    from modelport.convert import tf_graph
+
+    loaded = loaded_fixture("mlp")
+    monkeypatch.setattr(tf_graph, "PROTOBUF_LIMIT", 1000)
+    refused = {t: registry.get(t).check_loaded(loaded.model, loaded.spec) for t in ("savedmodel", "pb", "ckpt", "onnx")}
+    assert not refused["savedmodel"] and not refused["ckpt"]
+    for target in ("pb", "onnx"):
+        (finding,) = refused[target]
+        assert finding.verdict == "unsupported" and finding.layer == "hidden2"  # the largest layer (16x12)
+        assert "2 GiB" in finding.reason and "savedmodel" in finding.hint
