@@ -37,6 +37,8 @@ def run_matrix() -> dict:
         "conversions": result.conversions,
         "targets": result.targets,
         "cells": [{"name": c.name, "kind": c.kind, "subject": c.subject, "option": c.option} for c in result.cells],
+        "interactions": [{"targets": list(t), "cells": list(c), "error": e}
+                         for t, c, e in getattr(result, "interactions", [])],
         "results": {f"{c}|{t}": {"verdict": r.verdict, "reason": r.reason, "outcome": r.outcome, "detail": r.detail}
                     for (c, t), r in result.results.items()},
     }
@@ -79,12 +81,14 @@ def render(after: dict, before: dict | None) -> str:
         f"- cells: {n_cells} cells × {len(targets)} targets = **{len(res)} cells tried**, "
         f"{sum(r['verdict'] != 'unsupported' for r in res.values())} of them converted "
         f"({after['conversions']} conversions, {after['seconds']} s)",
-        f"- disagreeing now: **{len(dis_after)}**",
+        f"- disagreeing now: **{len(dis_after)}**; cells that fail only when converted together: "
+        f"**{len(after.get('interactions', []))}**",
     ]
     if before is not None:
         dis_before = [k for k, r in before["results"].items() if _disagrees(r)]
         lines.append(f"- disagreeing before the fixes of issue 9: **{len(dis_before)}** "
-                     f"({len(before['results'])} cells tried)")
+                     f"({len(before['results'])} cells tried); cells that failed only when converted together: "
+                     f"**{len(before.get('interactions', []))}**")
         lines += ["", "### Disagreements before the fixes", "", "| cell | target | before | now |", "|---|---|---|---|"]
         for key in sorted(dis_before):
             cell, target = key.split("|")

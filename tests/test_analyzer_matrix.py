@@ -42,9 +42,7 @@ def test_every_keras_activation_is_a_cell():
 def test_each_cell_holds_the_class_it_is_named_for(matrix):
     import keras
 
-    from fixtures.analyzer_cases import build_model
-
-    model = build_model(matrix.cells)
+    model = matrix.model
     classes = {la.name: type(la).__name__ for la in model.layers}
     for cell in matrix.cells:
         if cell.kind == "activation":
@@ -58,6 +56,8 @@ def test_each_cell_holds_the_class_it_is_named_for(matrix):
 def test_what_the_analyser_accepts_converts_with_parity(matrix):
     disagreements = [f"{cell} -> {target}: the analyser says {r.verdict}, the conversion gave {r.outcome}: {r.detail}"
                      for cell, target, r in matrix.disagreements()]
+    disagreements += [f"{', '.join(cells)} -> {', '.join(targets)}: each half converts, together: {error}"
+                      for targets, cells, error in matrix.interactions]
     assert not disagreements, "\n".join(disagreements)
     tried = sum(r.verdict != "unsupported" for r in matrix.results.values())
     assert tried >= 0.8 * len(matrix.results)  # most cells really convert: a refusing analyser cannot pass
