@@ -26,12 +26,12 @@ if str(REPO) not in sys.path:
 DOC = REPO / "docs" / "analyzer-matrix.md"
 
 
-def run_matrix() -> dict:
+def run_matrix(targets: list[str] | None = None) -> dict:
     from fixtures.analyzer_matrix import run
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="analyzer-matrix-") as tmp:
-        result = run(Path(tmp))
+        result = run(Path(tmp), targets)
     return {
         "seconds": round(time.perf_counter() - started, 1),
         "conversions": result.conversions,
@@ -119,16 +119,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, help="write (or, with --reuse, read) the results here")
     parser.add_argument("--reuse", action="store_true", help="render from --json without running")
-    parser.add_argument("--before", type=Path, help="results of a run with the older modelport")
+    parser.add_argument("--before", type=Path, action="append",
+                        help="results of a run with the older modelport (repeatable: later files add to earlier)")
+    parser.add_argument("--targets", help="comma separated (default: every target)")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/analyzer-matrix.md")
     args = parser.parse_args()
     if args.reuse and args.json:
         after = json.loads(args.json.read_text())
     else:
-        after = run_matrix()
+        after = run_matrix(args.targets.split(",") if args.targets else None)
         if args.json:
             args.json.write_text(json.dumps(after, indent=1))
-    before = json.loads(args.before.read_text()) if args.before else None
+    before = None
+    for path in args.before or []:
+        part = json.loads(path.read_text())
+        if before is None:
+            before = part
+        else:
+            before["results"].update(part["results"])
+            before.setdefault("interactions", []).extend(part.get("interactions", []))
     dis = sum(_disagrees(r) for r in after["results"].values())
     print(f"cells tried: {len(after['results'])}, disagreeing: {dis}, seconds: {after['seconds']}")
     if not args.no_doc:
