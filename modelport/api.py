@@ -143,6 +143,10 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     names = {t: _artifact_name(model_path.stem, t, c.suffix) for t, c in converters.items()}
     _check_outputs(out, list(names.values()), force)
 
+    if opset is not None and "onnx" in converters:  # an impossible --opset stops the run before any work
+        from modelport.convert.onnx import check_opset
+
+        check_opset(opset)
     say("loading model")
     loaded = load(model_path, options)
     # what only the weights show (non-finite values, shapes, sizes): judged before anything is written

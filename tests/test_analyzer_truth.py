@@ -151,3 +151,15 @@ def test_weights_beyond_one_protobuf_are_refused_for_pb_and_onnx_only(loaded_fix
         (finding,) = refused[target]
         assert finding.verdict == "unsupported" and finding.layer == "hidden2"  # the largest layer (16x12)
         assert "2 GiB" in finding.reason and "savedmodel" in finding.hint
+
+
+def test_an_opset_onnx_cannot_write_stops_before_loading(fixture_file, tmp_path):
+    from modelport import api
+    from modelport.errors import BadInputError
+
+    steps = []
+    with pytest.raises(BadInputError, match="opset 99") as exc:
+        api.convert(fixture_file("mlp"), to="all", out_dir=tmp_path / "out", opset=99, validate=False,
+                    progress=lambda step, done, total: steps.append(step))
+    assert exc.value.exit_code == 2
+    assert "loading model" not in steps and not (tmp_path / "out").exists()

@@ -38,6 +38,15 @@ def default_opset() -> int:
     return min(tf2onnx_max_opset(), onnxruntime_max_opset())
 
 
+def check_opset(opset: int | None) -> int:
+    """The opset to write (the default when None); an opset tf2onnx cannot write is bad input (exit 2).
+    ``convert`` asks before loading, so a wrong --opset stops the run before any work."""
+    opset = opset or default_opset()
+    if not 7 <= opset <= tf2onnx_max_opset():
+        raise BadInputError(f"ONNX opset {opset} is not supported", f"choose an opset from 7 to {tf2onnx_max_opset()}")
+    return opset
+
+
 class OnnxConverter(TracedTarget):
     target = "onnx"
     suffix = ".onnx"
@@ -50,11 +59,7 @@ class OnnxConverter(TracedTarget):
 
         from modelport.convert.tf_graph import freeze, library_versions, trace
 
-        opset = options.opset or default_opset()
-        if not 7 <= opset <= tf2onnx_max_opset():
-            raise BadInputError(
-                f"ONNX opset {opset} is not supported", f"choose an opset from 7 to {tf2onnx_max_opset()}"
-            )
+        opset = check_opset(options.opset)
         traced = trace(model, spec)
         # Convert the canonical frozen graph (the .pb's bytes), not the live function: tf2onnx's
         # own freezing orders nodes by trace history, which would make the bytes vary run to run.
