@@ -1,7 +1,9 @@
 """Run the analyser matrix and write docs/analyzer-matrix.md.
 
     python benchmarks/analyzer_matrix.py --json after.json             # run, save the results, write the doc
-    python benchmarks/analyzer_matrix.py --json after.json --before before.json   # with a "before" column
+    python benchmarks/analyzer_matrix.py --json after.json --before benchmarks/analyzer-matrix-before.json
+
+benchmarks/analyzer-matrix-before.json holds the run of the commit before issue 9's fixes (791e2c5).
 
 The "before" results come from the same script run with an older modelport on PYTHONPATH (the
 runner only needs ``analyze`` and ``convert``), e.g. a ``git archive`` of the commit before the fixes:
@@ -72,8 +74,9 @@ def render(after: dict, before: dict | None) -> str:
         "layer class the analyser's tables name, with its notable options, and a few common layers outside",
         "the tables. For each target the analyser judges every cell (`analyze`, then the converters'",
         "`check_loaded` on the loaded model, as `convert` does); the cells it calls native or rewrite are",
-        "converted as one model and validated in every runtime of the target (savedmodel, pb: TensorFlow and",
-        "the TF C API; ckpt: TensorFlow; onnx: ONNX Runtime; pmml: JPMML, PMML4S and the plain-Java program).",
+        "converted as one model and validated in the target's runtimes (savedmodel, pb, ckpt: TensorFlow;",
+        "onnx: ONNX Runtime; pmml: JPMML, PMML4S and the plain-Java program), on inputs whose ids stay inside",
+        "every vocabulary. Cells that fail only when converted together are found by splitting in halves.",
         "A cell *disagrees* when the analyser accepted it and the conversion or parity failed.",
         "",
         "## Result",
@@ -86,9 +89,10 @@ def render(after: dict, before: dict | None) -> str:
     ]
     if before is not None:
         dis_before = [k for k, r in before["results"].items() if _disagrees(r)]
+        together = (f"**{len(before['interactions'])}**" if "interactions" in before else "not recorded")
         lines.append(f"- disagreeing before the fixes of issue 9: **{len(dis_before)}** "
                      f"({len(before['results'])} cells tried); cells that failed only when converted together: "
-                     f"**{len(before.get('interactions', []))}**")
+                     f"{together}")
         lines += ["", "### Disagreements before the fixes", "", "| cell | target | before | now |", "|---|---|---|---|"]
         for key in sorted(dis_before):
             cell, target = key.split("|")
@@ -99,7 +103,9 @@ def render(after: dict, before: dict | None) -> str:
         for key in sorted(dis_after):
             cell, target = key.split("|")
             lines.append(f"| {cell} | {target} | {res[key]['outcome']}: {res[key]['detail'].replace('|', '/')[:200]} |")
-    lines += ["", "## Every cell", "", "| cell | subject | option | " + " | ".join(targets) + " |",
+    lines += ["", "## Every cell", "",
+              "`native`/`rewrite`: the analyser accepts the cell and its parity passed in every runtime of the "
+              "target; a failure would be marked **FAIL** or **ERROR**.", "", "| cell | subject | option | " + " | ".join(targets) + " |",
               "|---|---|---|" + "---|" * len(targets)]
     for c in after["cells"]:
         marks = [_mark(res.get(f"{c['name']}|{t}")) for t in targets]
