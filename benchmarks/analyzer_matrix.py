@@ -39,6 +39,7 @@ def run_matrix(targets: list[str] | None = None) -> dict:
         "conversions": result.conversions,
         "targets": result.targets,
         "cells": [{"name": c.name, "kind": c.kind, "subject": c.subject, "option": c.option} for c in result.cells],
+        "timings": [{"targets": list(t), "cells": n, "seconds": sec} for t, n, sec in getattr(result, "timings", [])],
         "interactions": [{"targets": list(t), "cells": list(c), "error": e}
                          for t, c, e in getattr(result, "interactions", [])],
         "results": {f"{c}|{t}": {"verdict": r.verdict, "reason": r.reason, "outcome": r.outcome, "detail": r.detail}
@@ -84,6 +85,8 @@ def render(after: dict, before: dict | None) -> str:
         f"- cells: {n_cells} cells × {len(targets)} targets = **{len(res)} cells tried**, "
         f"{sum(r['verdict'] != 'unsupported' for r in res.values())} of them converted "
         f"({after['conversions']} conversions, {after['seconds']} s)",
+        *[f"  - {', '.join(x['targets'])}: {x['cells']} cells converted and validated in {x['seconds']} s"
+          for x in after.get("timings", [])],
         f"- disagreeing now: **{len(dis_after)}**; cells that fail only when converted together: "
         f"**{len(after.get('interactions', []))}**",
     ]

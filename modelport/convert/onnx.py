@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ class OnnxConverter(TracedTarget):
         graph_def, _ = freeze(traced, model, lower_control_flow=False)
         inputs = [f"{s.name}:0" for s in traced.input_signature]
         outputs = [f"{op}:0" for op in traced.output_ops]
-        with _without_duplicate_merging():
+        with _without_duplicate_merging(), _quiet_about_rewritten_ops():
             proto, _ = tf2onnx.convert.from_graph_def(graph_def, input_names=inputs, output_names=outputs,
                                                       opset=opset)
         _rename_values(proto, {**dict(zip(inputs, (t.name for t in spec.inputs))),
@@ -105,6 +106,29 @@ _UNARY_REWRITES = {
     "Erfc": ("Erf", "one_minus"),  # erfc(x) = 1 - erf(x)
     "Expm1": ("Exp", "minus_one"),  # expm1(x) = exp(x) - 1
 }
+
+
+class _RewrittenOpsFilter(logging.Filter):
+    """tf2onnx logs an error for every op it passes through; for the ops rewritten below that is
+    not true of the artifact, so those messages are dropped (any other unsupported op still shows)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "is not supported" in message:
+            return not any(f": {op}]" in message for op in _UNARY_REWRITES)
+        if message.startswith("Unsupported ops: Counter("):
+            return not set(re.findall(r"'(\w+)'", message)) <= set(_UNARY_REWRITES)
+        return True
+
+
+@contextlib.contextmanager
+def _quiet_about_rewritten_ops():
+    logger, quiet = logging.getLogger("tf2onnx.tfonnx"), _RewrittenOpsFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def replace_unsupported_ops(graph: Any, opset: int) -> None:
