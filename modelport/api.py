@@ -12,7 +12,7 @@ from typing import Any
 
 from modelport import convert as registry
 from modelport import manifest as manifest_io
-from modelport.analyze import Analysis
+from modelport.analyze import Analysis, add_loaded_findings
 from modelport.analyze import analyze as analyze_spec
 from modelport.convert.base import Artifact, ExportOptions
 from modelport.errors import EXIT_PARITY, EXIT_UNSUPPORTED, ModelportError, OutputError, UnsupportedTargetError, stage
@@ -198,11 +198,20 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     replacing = _check_source(out, previous, model_path.name, source_sha256, force)
     _check_outputs(out, list(names.values()), force)
 
+    if opset is not None and "onnx" in converters:  # an impossible --opset stops the run before any work
+        from modelport.convert.onnx import check_opset
+
+        check_opset(opset)
     say("loading model")
     loaded = load(model_path, options)
     if validate:  # a second reading of the file must compute what the loaded model computes
         say("checking the loaded model against a second reader")
         check_references(loaded, validate_options)
+    # what only the weights show (non-finite values, shapes, sizes): judged before anything is written
+    add_loaded_findings(analysis, loaded.model, loaded.spec, list(converters))
+    targets, skipped_after_load = _select_targets(analysis, list(converters), is_all)
+    skipped.update(skipped_after_load)
+    converters = {t: converters[t] for t in targets}
     export_options = ExportOptions(opset=opset, class_labels=list(class_labels) if class_labels else None,
                                    feature_names=list(feature_names) if feature_names else None)
     artifacts: list[Artifact] = []

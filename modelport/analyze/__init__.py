@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import modelport.convert as registry  # not `from modelport import convert`: the package maps that name to api.convert
-from modelport.convert.base import NATIVE, REWRITE, UNSUPPORTED, Finding
+from modelport.convert.base import CHECK_LOADED, NATIVE, REWRITE, UNSUPPORTED, Finding
 from modelport.spec import ModelSpec
 
 SCHEMA = "modelport.analysis/1"  # the JSON form, documented in docs/analyze-schema.json
@@ -62,3 +62,15 @@ class Analysis:
 
 def analyze(spec: ModelSpec, targets: list[str]) -> Analysis:
     return Analysis(spec, {t: registry.get(t).check(spec) for t in targets})
+
+
+def add_loaded_findings(analysis: Analysis, model: Any, spec: ModelSpec, targets: list[str]) -> None:
+    """Judge what only the loaded model shows (non-finite weights, tensor shapes, sizes): each
+    target's ``check_loaded`` findings replace that layer's verdict (``convert`` calls this right
+    after loading, before anything is written)."""
+    for target in targets:
+        hook = getattr(registry.get(target), CHECK_LOADED, None)
+        found = {f.layer: f for f in hook(model, spec)} if callable(hook) else {}
+        if found:
+            kept = [found.pop(f.layer, f) for f in analysis.findings.get(target, [])]
+            analysis.findings[target] = kept + list(found.values())

@@ -101,3 +101,11 @@ class Converter(Protocol):
 
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         """Write the artifact at ``dest`` (a temporary path; the caller renames it into place)."""
+
+
+# Optional converter hook, called right after loading and before anything is written:
+#     check_loaded(model, spec) -> list[Finding]
+# It returns the UNSUPPORTED findings only the loaded model shows (non-finite weights, tensor shapes,
+# sizes), so `--to all` skips the target with the reason and an explicit target exits 3. Converters
+# without it are judged by ``check`` alone.
+CHECK_LOADED = "check_loaded"

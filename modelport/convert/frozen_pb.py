@@ -13,6 +13,7 @@ from modelport.spec import ModelSpec
 class FrozenGraphConverter(TracedTarget):
     target = "pb"
     suffix = ".pb"
+    one_protobuf = True
     description = "frozen TensorFlow GraphDef (TF Java, TF C API, tf.compat.v1)"
     unsupported_layers = table_reasons("a frozen graph of constants cannot hold (nothing runs its initialiser)")
 

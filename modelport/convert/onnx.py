@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,19 @@ def default_opset() -> int:
     return min(tf2onnx_max_opset(), onnxruntime_max_opset())
 
 
+def check_opset(opset: int | None) -> int:
+    """The opset to write (the default when None); an opset tf2onnx cannot write is bad input (exit 2).
+    ``convert`` asks before loading, so a wrong --opset stops the run before any work."""
+    opset = opset or default_opset()
+    if not 7 <= opset <= tf2onnx_max_opset():
+        raise BadInputError(f"ONNX opset {opset} is not supported", f"choose an opset from 7 to {tf2onnx_max_opset()}")
+    return opset
+
+
 class OnnxConverter(TracedTarget):
     target = "onnx"
     suffix = ".onnx"
+    one_protobuf = True
     description = "ONNX (ONNX Runtime in Java, C#, C++, JS, ...)"
     unsupported_layers = {**table_reasons("tf2onnx cannot translate (LookupTableFindV2 on a captured table)"),
                           "Hashing": "ONNX has no string hash op (StringToHashBucketFast)"}
@@ -51,23 +62,20 @@ class OnnxConverter(TracedTarget):
 
         from modelport.convert.tf_graph import freeze, library_versions, trace
 
-        opset = options.opset or default_opset()
-        if not 7 <= opset <= tf2onnx_max_opset():
-            raise BadInputError(
-                f"ONNX opset {opset} is not supported", f"choose an opset from 7 to {tf2onnx_max_opset()}"
-            )
+        opset = check_opset(options.opset)
         traced = trace(model, spec)
         # Convert the canonical frozen graph (the .pb's bytes), not the live function: tf2onnx's
         # own freezing orders nodes by trace history, which would make the bytes vary run to run.
         graph_def, _ = freeze(traced, model, lower_control_flow=False)
         inputs = [f"{s.name}:0" for s in traced.input_signature]
         outputs = [f"{op}:0" for op in traced.output_ops]
-        with _without_duplicate_merging():
+        with _without_duplicate_merging(), _quiet_about_rewritten_ops():
             proto, _ = tf2onnx.convert.from_graph_def(graph_def, input_names=inputs, output_names=outputs,
                                                       opset=opset)
         _rename_values(proto, {**dict(zip(inputs, (t.name for t in spec.inputs))),
                                **dict(zip(outputs, (t.name for t in spec.outputs)))})
         _order_outputs(proto, [t.name for t in spec.outputs])
+        replace_unsupported_ops(proto.graph, opset)
         canonical_names(proto)
         proto.graph.doc_string = ""  # tf2onnx puts the traced function's per-process name here
         onnx.checker.check_model(proto, full_check=True)
@@ -94,6 +102,68 @@ def _without_duplicate_merging():
             optimizer._optimizers["merge_duplication"] = removed
 
 
+# TensorFlow ops without an ONNX op, which tf2onnx passes through unconverted: Keras 3's exact gelu
+# is 0.5 x erfc(-x / sqrt 2), celu uses expm1. Each is written exactly with ONNX ops (to float rounding).
+_UNARY_REWRITES = {
+    "Erfc": ("Erf", "one_minus"),  # erfc(x) = 1 - erf(x)
+    "Expm1": ("Exp", "minus_one"),  # expm1(x) = exp(x) - 1
+}
+
+
+class _RewrittenOpsFilter(logging.Filter):
+    """tf2onnx logs an error for every op it passes through; for the ops rewritten below that is
+    not true of the artifact, so those messages are dropped (any other unsupported op still shows)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "is not supported" in message:
+            return not any(f": {op}]" in message for op in _UNARY_REWRITES)
+        if message.startswith("Unsupported ops: Counter("):
+            return not set(re.findall(r"'(\w+)'", message)) <= set(_UNARY_REWRITES)
+        return True
+
+
+@contextlib.contextmanager
+def _quiet_about_rewritten_ops():
+    logger, quiet = logging.getLogger("tf2onnx.tfonnx"), _RewrittenOpsFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def replace_unsupported_ops(graph: Any, opset: int) -> None:
+    """Rewrite the ops of ``_UNARY_REWRITES`` in ``graph`` and its loop and branch bodies."""
+    from onnx import TensorProto, helper
+
+    nodes = []
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("g"):
+                replace_unsupported_ops(attr.g, opset)
+            for sub in attr.graphs:
+                replace_unsupported_ops(sub, opset)
+        if node.op_type not in _UNARY_REWRITES or node.domain not in ("", "ai.onnx"):
+            nodes.append(node)
+            continue
+        op, form = _UNARY_REWRITES[node.op_type]
+        x, y, base = node.input[0], node.output[0], node.name or node.output[0]
+        one = helper.make_node("Constant", [], [f"{base}/one"],
+                               value=helper.make_tensor(f"{base}/one_value", TensorProto.FLOAT, [], [1.0]))
+        nodes.append(one)
+        one_name = one.output[0]
+        if opset >= 15:  # CastLike keeps the graph right for float16/float64 models too
+            nodes.append(helper.make_node("CastLike", [one_name, x], [f"{base}/one_like"], name=f"{base}/CastLike"))
+            one_name = f"{base}/one_like"
+        nodes.append(helper.make_node(op, [x], [f"{base}/{op}"], name=f"{base}/{op}"))
+        pair = [one_name, f"{base}/{op}"] if form == "one_minus" else [f"{base}/{op}", one_name]
+        nodes.append(helper.make_node("Sub", pair, [y], name=f"{base}/Sub"))
+    if len(nodes) != len(graph.node):
+        del graph.node[:]
+        graph.node.extend(nodes)
+
+
 def _rename_values(proto: Any, names: dict[str, str]) -> None:
     """Give graph inputs and outputs the exact Keras names (the graph has ``name:0`` tensors)."""
     for value in [*proto.graph.input, *proto.graph.output]:
@@ -115,6 +185,7 @@ def _order_outputs(proto: Any, names: list[str]) -> None:
 
 
 _COUNTER = re.compile(r"__(\d+)")
+_SUFFIX = re.compile(r"__(\d+)$")
 
 
 def canonical_names(proto: Any) -> None:
@@ -126,8 +197,9 @@ def canonical_names(proto: Any) -> None:
     in order of first use, and initializers are sorted — the same model gives the same bytes.
     """
     numbers: dict[str, str] = {}
-    generated = {i.name: "const" + _COUNTER.search(i.name).group(0)
-                 for i in proto.graph.initializer if "/" not in i.name and _COUNTER.search(i.name)}
+    # the counter is the LAST __N: an einsum's constants are named like einsum<id>_ba__1__104
+    generated = {i.name: "const__" + m.group(1)
+                 for i in proto.graph.initializer if "/" not in i.name and (m := _SUFFIX.search(i.name))}
 
     def renumber(text: str) -> str:
         text = generated.get(text, text)

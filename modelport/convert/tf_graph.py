@@ -281,6 +281,7 @@ class TracedTarget:
     target = ""
     unsupported_layers: dict[str, str] = {}
     unsupported_hint = "use savedmodel, which keeps lookup tables and string ops"
+    one_protobuf = False  # the artifact is one protobuf message holding every weight (pb, onnx)
 
     def check(self, spec: ModelSpec) -> list:
         from modelport.convert.base import NATIVE, UNSUPPORTED, Finding
@@ -292,3 +293,32 @@ class TracedTarget:
                                     reason=f"{layer.class_name}: {reason}", hint=self.unsupported_hint)
                             if reason else Finding(self.target, layer.name, layer.class_name, NATIVE))
         return findings
+
+    def check_loaded(self, model: Any, spec: ModelSpec) -> list:
+        """A protobuf message cannot exceed 2 GiB: a model whose weights do not fit is refused here,
+        before tracing, instead of failing in the serialiser."""
+        import numpy as np
+
+        from modelport.convert.base import UNSUPPORTED, Finding
+
+        if not self.one_protobuf:
+            return []
+        sizes = {la.name: sum(int(np.prod(w.shape)) * np.dtype(_dtype_name(w)).itemsize for w in la.weights)
+                 for la in getattr(model, "layers", [])}
+        total = sum(sizes.values())
+        if total < PROTOBUF_LIMIT:
+            return []
+        largest = max(sizes, key=sizes.get)
+        class_name = type(next(la for la in model.layers if la.name == largest)).__name__
+        return [Finding(self.target, largest, class_name, UNSUPPORTED,
+                        reason=f"the weights take {total / 2**30:.2f} GiB; one {self.target} protobuf holds "
+                               f"at most 2 GiB (found after loading the weights)",
+                        hint="use savedmodel or ckpt, which store weights beside the graph")]
+
+
+PROTOBUF_LIMIT = 2**31 - 2**24  # 2 GiB less room for the graph itself
+
+
+def _dtype_name(weight: Any) -> str:
+    dtype = getattr(weight, "dtype", "float32")
+    return getattr(dtype, "name", None) or str(dtype)

@@ -32,8 +32,14 @@ class PmmlConverter:
     def check(self, spec: ModelSpec) -> list[Finding]:
         return rules.check(spec)
 
+    def check_loaded(self, model: Any, spec: ModelSpec) -> list[Finding]:
+        """What only the loaded weights and shapes show (NaN weights, broadcasting merges...)."""
+        from modelport.convert.pmml.loaded_checks import check_loaded
+
+        return check_loaded(model, spec)
+
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
-        findings = [f for f in self.check(spec) if f.verdict == UNSUPPORTED]
+        findings = [f for f in self.check(spec) if f.verdict == UNSUPPORTED] or self.check_loaded(model, spec)
         if findings:
             names = ", ".join(f"{f.layer} ({f.class_name})" for f in findings)
             raise UnsupportedTargetError(f"pmml cannot express {names}",

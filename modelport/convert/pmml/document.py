@@ -49,6 +49,21 @@ def _labels(options: ExportOptions, count: int, output: str) -> list[str]:
     return labels
 
 
+def embedding_vocabularies(spec: ModelSpec) -> dict[str, int]:
+    """input name -> the smallest vocabulary of the Embeddings reading it. Such an input holds ids
+    whatever its declared dtype (Keras casts a float input to int), so PMML declares it integer."""
+    vocab: dict[str, int] = {}
+    for la in spec.layers:
+        if la.class_name == "Embedding":
+            for n in la.inbound:
+                vocab[n] = min(int(la.config.get("input_dim", 2)), vocab.get(n, 1 << 62))
+    return vocab
+
+
+def is_integer_input(t: Any, vocab: dict[str, int]) -> bool:
+    return t.dtype.startswith(("int", "uint")) or t.name in vocab
+
+
 def _seeded_inputs(model: Any, spec: ModelSpec) -> list[np.ndarray]:
     """A few reproducible rows per input, drawn as validation draws them (ids inside the
     vocabulary of the Embedding they reach, also when the input is declared float)."""
@@ -67,7 +82,8 @@ def _keras_outputs(model: Any, arrays: list[np.ndarray]) -> list[np.ndarray]:
 def build_documents(model: Any, spec: ModelSpec, options: ExportOptions,
                     application: tuple[str, str]) -> tuple[dict[str, bytes], dict[str, Any]]:
     fields = input_field_names(spec, options.feature_names)
-    integer = {t.name: t.dtype.startswith(("int", "uint")) for t in spec.inputs}
+    vocab = embedding_vocabularies(spec)
+    integer = {t.name: is_integer_input(t, vocab) for t in spec.inputs}
     out_names = [t.name for t in spec.outputs]
     units = {t.name: _units(t.shape) for t in spec.outputs}
     kinds = {o: head_kind(spec, o, units[o]) for o in out_names}

@@ -94,7 +94,9 @@ class GraphWalker:
     def hatch(self, z: Affine, function: str) -> Affine:
         """Split the document (modelChain): export z and every live tensor, apply ``function``."""
         self._chain += 1
-        live = [n for n, k in self._remaining.items() if (k > 0 or n in self.outputs) and n in self.env]
+        # raw model inputs stay raw: every segment reads their DataFields (an Embedding needs the ids)
+        live = [n for n, k in self._remaining.items()
+                if (k > 0 or n in self.outputs) and n in self.env and not isinstance(self.env[n], InputTensor)]
         live_ids: dict[str, None] = {}
         for n in live:
             self.env[n] = self.value(self.env[n])

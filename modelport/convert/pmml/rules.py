@@ -59,7 +59,18 @@ LOOKUP_REASONS = {
 # MapValues rows one Embedding may emit (vocabulary x dimensions x positions read): larger
 # documents take minutes and gigabytes to write and evaluate (10000 words x 16 x 20 = 144 MB).
 MAX_EMBEDDING_ROWS = 200_000
-ATTENTION = {"Attention", "MultiHeadAttention", "AdditiveAttention", "GroupQueryAttention"}
+ATTENTION = {"Attention", "MultiHeadAttention", "AdditiveAttention", "GroupedQueryAttention"}
+CODE_LAYERS = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
+NESTED_MODELS = {"Sequential", "Functional", "Model"}
+# classes check_layer judges by name outside the tables above
+NAMED_LAYERS = {"Dense", "Activation", "ReLU", "Normalization", "Rescaling", "Embedding"}
+
+
+def known_classes() -> set[str]:
+    """Every layer class the PMML analysis names (the analyser matrix builds a cell for each).
+    Convolution and pooling classes are judged by name pattern, so they are not listed here."""
+    return (NATIVE_LAYERS | NOOP_LAYERS | set(REWRITE_LAYERS) | RECURRENT | ATTENTION | CODE_LAYERS
+            | NESTED_MODELS | NAMED_LAYERS)
 
 
 def activation_name(value: Any) -> str | None:
@@ -159,16 +170,45 @@ def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec], spec_inputs: di
         return _unsupported(layer, "PMML has no convolution or weight sharing (every Con holds one literal weight)")
     if "Pooling" in cls:
         return _unsupported(layer, "pooling over positions has no PMML construct")
-    if cls in ("Lambda", "TFOpLambda", "SlicingOpLambda"):
+    if cls in CODE_LAYERS:
         return _unsupported(layer, "arbitrary Python/TensorFlow code cannot be translated to PMML",
                             "replace it with built-in layers, or use onnx or savedmodel (with --trust-code)")
-    if cls in ("Sequential", "Functional", "Model"):
+    if cls in NESTED_MODELS:
         return _unsupported(layer, "nested models are not supported by the PMML converter",
                             "flatten the nested model into the outer one, or use onnx or savedmodel")
     return _unsupported(layer, "no PMML mapping for this layer class")
 
 
+def _id_inputs(spec: ModelSpec) -> set[str]:
+    """Model inputs an Embedding reads: PMML declares their fields integer (ids)."""
+    return {n for la in spec.layers if la.class_name == "Embedding" for n in la.inbound}
+
+
+def check_inputs(spec: ModelSpec) -> dict[str, Finding]:
+    """Input name -> its Finding when PMML cannot read it: a NeuralNetwork has one field per value,
+    so every dimension but the batch must be fixed."""
+    out = {}
+    for t in spec.inputs:
+        if any(d is None for d in t.shape[1:]):
+            layer = next((la for la in spec.layers if la.name == t.name), LayerSpec(t.name, "InputLayer"))
+            out[t.name] = _unsupported(
+                layer, f"pmml needs a fixed input shape; input '{t.name}' has shape {list(t.shape)}",
+                "rebuild the model with a fixed input shape, or use onnx or savedmodel")
+    return out
+
+
 def check(spec: ModelSpec) -> list[Finding]:
     by_name = {la.name: la for la in spec.layers}
+    ids = _id_inputs(spec)
     inputs = {t.name: t for t in spec.inputs}
-    return [check_layer(la, by_name, inputs) for la in spec.layers]
+    unreadable = check_inputs(spec)
+    findings = []
+    for la in spec.layers:
+        if la.name in unreadable:
+            findings.append(unreadable.pop(la.name))
+        elif la.class_name != "Embedding" and ids.intersection(la.inbound):
+            findings.append(_unsupported(la, "reads an input that also feeds an Embedding; PMML declares "
+                                             "that input integer ids", "give the layer its own input"))
+        else:
+            findings.append(check_layer(la, by_name, inputs))
+    return findings + list(unreadable.values())  # inputs of a Sequential without an InputLayer
