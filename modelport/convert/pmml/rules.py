@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelport.convert.base import NATIVE, REWRITE, UNSUPPORTED, Finding
+from modelport.convert.pmml import unrolled_rules
 from modelport.spec import LayerSpec, ModelSpec
 
 TARGET = "pmml"
@@ -40,13 +41,11 @@ REWRITE_LAYERS = {
     "Maximum": "maximum-relu",
     "Minimum": "minimum-relu",
     "Multiply": "multiply-product",
-    "GlobalAveragePooling1D": "average-pool-fold",
     "LeakyReLU": "leaky-relu-split",
     "PReLU": "leaky-relu-split",
     "ELU": "elu-split",
 }
-RECURRENT = {"LSTM", "GRU", "SimpleRNN", "Bidirectional", "RNN", "ConvLSTM1D", "ConvLSTM2D",
-             "ConvLSTM3D", "CuDNNLSTM", "CuDNNGRU", "LSTMCell", "GRUCell", "TimeDistributed"}
+RECURRENT = {"RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "CuDNNLSTM", "CuDNNGRU", "LSTMCell", "GRUCell"}
 ATTENTION = {"Attention", "MultiHeadAttention", "AdditiveAttention", "GroupQueryAttention"}
 
 
@@ -123,6 +122,11 @@ def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec]) -> Finding:
         if cls == "GlobalAveragePooling1D" and cfg.get("data_format", "channels_last") != "channels_last":
             return _unsupported(layer, "only channels_last pooling is supported")
         return _finding(layer, REWRITE, REWRITE_LAYERS[cls])
+    if cls in unrolled_rules.CLASSES:
+        return unrolled_rules.check_layer(layer)
+    if cls == "Masking":
+        return _unsupported(layer, "the mask depends on the data; an unrolled network has a fixed length",
+                            "drop the Masking layer and pad with --sequence-length, or use onnx or savedmodel")
     if cls in RECURRENT:
         return _unsupported(layer, "PMML has no recurrence (a NeuralNetwork is a single forward pass)")
     if cls in ATTENTION:

@@ -100,35 +100,32 @@ def _output(targets: list[Target], out: list[str]) -> None:
     out.append("</Output>\n")
 
 
-def _layer(layer: Layer, out: list[str]) -> None:
+def _layer(layer: Layer, out) -> None:
+    """One NeuralLayer; ``out`` is anything with ``append`` (a list, or a streaming sink)."""
     z = layer.z
     attrs = f' activationFunction="{layer.activation}"'
     if layer.normalization != "none":
         attrs += f' normalizationMethod="{layer.normalization}"'
     out.append(f"<NeuralLayer{attrs}>\n")
-    M = z.M
-    nonzero = M != 0
-    weights = fmt(M)
+    M = z.M  # CSC with sorted indices: one column per neuron
+    M.eliminate_zeros()
+    weights = fmt(M.data).tolist() if M.nnz else []
+    sources = [f'<Con from="{i}" weight="' for i in z.ids]
+    prefixes = [sources[k] for k in M.indices.tolist()]
     bias = fmt(z.c)
-    prefixes = [f'<Con from="{i}" weight="' for i in z.ids]
-    dense = nonzero.all(axis=0)
-    columns = weights.T.tolist()  # one list of weight strings per neuron
+    ptr = M.indptr.tolist()
     for j, nid in enumerate(layer.ids):
         b = "" if z.c[j] == 0 else f' bias="{bias[j]}"'
-        out.append(f'<Neuron id="{nid}"{b}>\n')
-        if dense[j]:  # the common case: zip and join in C, no per-Con Python code
-            out.append("".join(chain.from_iterable(zip(prefixes, columns[j], repeat(_END)))))
-            out.append("</Neuron>\n")
-            continue
-        rows = np.flatnonzero(nonzero[:, j])
-        if rows.size == 0:  # XSD: at least one Con; a constant neuron reads any id with weight 0
+        lo, hi = ptr[j], ptr[j + 1]
+        if lo == hi:  # XSD: at least one Con; a constant neuron reads any id with weight 0
             if not z.ids:
                 raise ValueError("a constant tensor with no upstream neuron cannot be written")
-            out.append(f'<Con from="{z.ids[0]}" weight="0"/>\n')
-        else:
-            col = columns[j]
-            out.append("".join([prefixes[k] + col[k] + _END for k in rows.tolist()]))
-        out.append("</Neuron>\n")
+            out.append(f'<Neuron id="{nid}"{b}>\n<Con from="{z.ids[0]}" weight="0"/>\n</Neuron>\n')
+            continue
+        # zip and join in C: no per-Con Python code
+        out.append(f'<Neuron id="{nid}"{b}>\n'
+                   + "".join(chain.from_iterable(zip(prefixes[lo:hi], weights[lo:hi], repeat(_END))))
+                   + "</Neuron>\n")
     out.append("</NeuralLayer>\n")
 
 
