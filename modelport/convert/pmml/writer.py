@@ -194,13 +194,13 @@ def _verification(doc: Document) -> list[str]:
     return out
 
 
-def write(doc: Document) -> bytes:
-    out: list[str] = [
+def _write(doc: Document, out) -> None:
+    out.extend([
         '<?xml version="1.0" encoding="UTF-8"?>\n',
         f'<PMML xmlns="{NS}" version="4.4">\n',
         f'<Header description="{esc(doc.header)}">'
         f'<Application name="{esc(doc.application[0])}" version="{esc(doc.application[1])}"/></Header>\n',
-    ]
+    ])
     _data_dictionary(doc, out)
     inputs = [f.name for f in doc.inputs]
     verification = _verification(doc)
@@ -220,4 +220,46 @@ def write(doc: Document) -> bytes:
         out.extend(verification)
         out.append("</MiningModel>\n")
     out.append("</PMML>\n")
+
+
+class Sink:
+    """A list-like ``append`` target that streams to a binary file in ~1 MB writes, so writing a
+    document takes memory for one layer's text, not for the whole document."""
+
+    def __init__(self, fh, flush_at: int = 1 << 20):
+        self.fh, self.flush_at = fh, flush_at
+        self.parts: list[str] = []
+        self.size = 0
+        self.written = 0
+
+    def append(self, text: str) -> None:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size >= self.flush_at:
+            self.flush()
+
+    def extend(self, texts) -> None:
+        for text in texts:
+            self.append(text)
+
+    def flush(self) -> None:
+        data = "".join(self.parts).encode("utf-8")
+        self.fh.write(data)
+        self.written += len(data)
+        self.parts, self.size = [], 0
+
+
+def write(doc: Document) -> bytes:
+    """The whole document as bytes (small documents, tests)."""
+    out: list[str] = []
+    _write(doc, out)
     return "".join(out).encode("utf-8")
+
+
+def write_file(doc: Document, path) -> int:
+    """Stream the document to ``path``; returns the bytes written."""
+    with open(path, "wb") as fh:
+        sink = Sink(fh)
+        _write(doc, sink)
+        sink.flush()
+    return sink.written
