@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, TrustCodeOpt, app, load_options
+from modelport.cli._app import (
+    ArchitectureOpt,
+    CustomObjectsOpt,
+    PmmlMaxSizeOpt,
+    SequenceLengthOpt,
+    TrustCodeOpt,
+    app,
+    load_options,
+)
 from modelport.errors import BadInputError
 
 
@@ -19,6 +27,8 @@ def analyze(
     architecture: ArchitectureOpt = None,
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,
+    pmml_max_size: PmmlMaxSizeOpt = None,
+    sequence_length: SequenceLengthOpt = None,
 ) -> None:
     """Say, for every target and layer, native / rewrite (named rule) / unsupported (reason, hint).
 
@@ -29,7 +39,8 @@ def analyze(
 
     if fmt not in ("table", "json"):
         raise BadInputError(f"unknown format '{fmt}'", "use --format table or --format json")
-    analysis = api.analyze(model, to, load_options(architecture, trust_code, custom_objects))
+    analysis = api.analyze(model, to, load_options(architecture, trust_code, custom_objects),
+                           pmml_max_size=pmml_max_size, sequence_length=sequence_length)
     if fmt == "json":
         from modelport.cli.render import print_json
 
