@@ -239,8 +239,8 @@ class Walker:
         return self.linear(x, x.shape[-1], (*x.shape[:-1], units), fold=True)
 
     def conv(self, cls: str, cfg: dict[str, Any], x: T, act: str | None) -> T:
-        from modelport.convert.pmml import spatial
         from modelport.convert.pmml import unrolled_rules as U
+        from modelport.convert.pmml import windows as spatial
 
         n = len(x.shape) - 1
         cin = x.shape[-1]
@@ -262,8 +262,8 @@ class Walker:
         return self.activation(out, act)
 
     def pool(self, cls: str, cfg: dict[str, Any], x: T) -> T:
-        from modelport.convert.pmml import spatial
         from modelport.convert.pmml import unrolled_rules as U
+        from modelport.convert.pmml import windows as spatial
 
         n = len(x.shape) - 1
         pool = spatial._tuple(cfg.get("pool_size", 2), n)

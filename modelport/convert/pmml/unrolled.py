@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from modelport.convert.pmml import recurrent, spatial
 from modelport.convert.pmml.graph import Affine, combine, concat_last
@@ -60,8 +61,6 @@ def emit(walker: Any, la: LayerSpec, x: Affine) -> Affine | None:
                           depthwise=True)
         pointwise = w[1].reshape(w[1].shape[-2], w[1].shape[-1])
         P = dw.units // dw.shape[-1]
-        import scipy.sparse as sp
-
         A = sp.kron(sp.identity(P), sp.csc_matrix(pointwise.astype(np.float64)), format="csc")
         b = _bias(w, cfg, 2)
         z = net.linear(dw, A, None if b is None else np.tile(np.asarray(b, np.float64), P),
