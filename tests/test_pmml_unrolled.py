@@ -165,3 +165,18 @@ def test_real_files_convert_with_parity(corpus_dir, tmp_path, name):
     expected = _expected(loaded, inputs)
     for engine in ("jpmml", "pmml4s"):
         _assert_parity(open_session(engine, artifact).run(inputs), expected, engine)
+
+
+def test_every_case_names_the_rule_the_analyser_gives():
+    """The registry's (class, rule) pairs are what `analyze` says: the truth matrix can trust them."""
+    from fixtures import pmml_cases
+    from modelport.convert.pmml.rules import check_layer
+    from modelport.spec import LayerSpec
+
+    assert set(pmml_cases.CASE_RULES) == set(CASE_NAMES)
+    for case, (cls, rule) in pmml_cases.CASE_RULES.items():
+        model = _cases()[case]()
+        configs = [(type(la).__name__, la.get_config()) for la in model.layers]
+        found = [check_layer(LayerSpec(la_cfg.get("name", ""), c, la_cfg), {}) for c, la_cfg in configs if c == cls]
+        assert found, case
+        assert all(f.ok and (f.rule or "native") == rule for f in found), (case, found)

@@ -415,13 +415,13 @@ def judge(spec: ModelSpec, findings: list, sequence_length: int | None, max_byte
     try:
         est = estimate(spec, sequence_length)
     except UnknownShape as e:
-        culprit = next((f for f in findings if f.class_name in unrolled_rules.CLASSES and f.ok), None)
-        if culprit is None:
+        unrolled = [f for f in findings if f.class_name in unrolled_rules.CLASSES and f.ok]
+        if not unrolled:
             return findings, None  # the converter refuses dynamic shapes with its own message
         out = [dc_replace(f, verdict=UNSUPPORTED, rule=None,
                           reason=f"{f.class_name}: unrolling needs a fixed length ({e})",
                           hint="pass --sequence-length N (the number of time steps), or use onnx or savedmodel")
-               if f is culprit else f for f in findings]
+               if f in unrolled else f for f in findings]
         return out, None
     summary = {**est.to_dict(), "max_bytes": limit, "within_budget": est.bytes <= limit}
     if est.bytes <= limit or not est.per_layer:
