@@ -30,11 +30,17 @@ def models():
     return {m.name: _randomize(m, 1, 0.1) for m in (cnn, lstm, gru)}
 
 
-def rate(fn, rows: int) -> float:
-    fn(2)
-    t0 = time.perf_counter()
+def rate(fn, rows: int, seconds: float = 5.0) -> float:
+    """Rows/s after a warm-up batch (the JVM's JIT compiles the evaluator on the first rows),
+    scoring batches of ``rows`` until ``seconds`` have passed."""
     fn(rows)
-    return rows / (time.perf_counter() - t0)
+    done, t0 = 0, time.perf_counter()
+    while True:
+        fn(rows)
+        done += rows
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds:
+            return done / elapsed
 
 
 def main() -> None:

@@ -118,21 +118,22 @@ def test_hard_sigmoid_slope_follows_the_loader(unrolled):
 
 
 def test_dynamic_time_axis_needs_sequence_length(tmp_path):
-    import modelport
+    import json
+
     from fixtures import pmml_cases
-    from modelport.analyze import analyze
-    from modelport.runtimes import open_session
+    from modelport import api
 
     path = tmp_path / "dyn.keras"
     pmml_cases.dynamic_time_lstm().save(path)
-    loaded = modelport.load(path)
-    bad = analyze(loaded.spec, ["pmml"]).unsupported("pmml")
-    assert bad and "--sequence-length" in bad[0].hint
-    artifact = _convert(loaded, tmp_path / "dyn.pmml", sequence_length=6)
-    assert list(artifact.inputs[0].shape) == [None, 6, 2]  # the signature says how long
-    x = np.random.default_rng(3).normal(size=(ROWS, 6, 2)).astype(np.float32)
-    _assert_parity(open_session("jpmml", artifact).run({loaded.spec.inputs[0].name: x}),
-                   _expected(loaded, {loaded.spec.inputs[0].name: x}), "jpmml")
+    bad = api.analyze(path, "pmml").unsupported("pmml")
+    assert [f.class_name for f in bad] == ["LSTM"] and "--sequence-length" in bad[0].hint
+    assert api.analyze(path, "pmml", sequence_length=6).ok_for("pmml")
+    result = api.convert(path, "pmml", tmp_path / "out", sequence_length=6, runtimes=["jpmml"])
+    assert bool(result.parity)  # validated at the one length the PMML accepts
+    assert {c["label"] for c in result.parity.inputs["cases"]} >= {"batch=1 len=6", "batch=32 len=6"}
+    manifest = json.loads(result.manifest_path.read_text())
+    (artifact,) = manifest["artifacts"]
+    assert artifact["signature"]["inputs"][0]["shape"] == [None, 6, 2]  # the signature says how long
 
 
 def test_over_budget_is_refused_with_the_estimate(corpus_dir, tmp_path):

@@ -87,6 +87,11 @@ def run_artifact(planned: rt.Planned, cases: list[Case], expected: list[dict[str
                             sha256=getattr(artifact, "sha256", "") or "", skipped=planned.skipped)
     if planned.skipped:
         return result
+    fitting = [k for k, c in enumerate(cases) if _fits(artifact, c)]  # a PMML unrolled to a fixed length
+    cases, expected = [cases[k] for k in fitting], [expected[k] for k in fitting]
+    if not cases:
+        result.error = "no validation case has the artifact's fixed input shape"
+        return result
     result.rows = int(sum(next(iter(c.inputs.values())).shape[0] for c in cases))
     start = time.perf_counter()
     try:
@@ -126,6 +131,38 @@ def run_artifact(planned: rt.Planned, cases: list[Case], expected: list[dict[str
     return result
 
 
+def _fits(artifact: Any, case: Case) -> bool:
+    """Whether the case's arrays have the artifact's fixed dimensions (None fits anything)."""
+    for t in getattr(artifact, "inputs", None) or []:
+        a = case.inputs.get(t.name)
+        if a is not None and (a.ndim != len(t.shape) or any(
+                d is not None and d != g for d, g in zip(t.shape[1:], a.shape[1:], strict=False))):
+            return False
+    return True
+
+
+def fixed_length_cases(spec: Any, artifacts: list[Any], batch_sizes: tuple[int, ...], seed: int) -> list[Case]:
+    """Synthetic cases at the time length an artifact fixed for a dynamic time axis (PMML's
+    --sequence-length), so it is validated at the one length it accepts."""
+    from dataclasses import replace
+
+    from modelport.spec import TensorSpec
+    from modelport.validators.inputs import synthetic_cases
+
+    lengths = set()
+    for a in artifacts:
+        for t, fixed in zip(spec.inputs, getattr(a, "inputs", None) or [], strict=False):
+            if len(t.shape) >= 3 and t.shape[1] is None and len(fixed.shape) >= 3 and fixed.shape[1] is not None:
+                lengths.add(int(fixed.shape[1]))
+    cases = []
+    for n in sorted(lengths):
+        inputs = [TensorSpec(t.name, (t.shape[0], n, *t.shape[2:]), t.dtype)
+                  if len(t.shape) >= 3 and t.shape[1] is None else t for t in spec.inputs]
+        cases += [Case(f"{c.label} len={n}", c.inputs) for c in synthetic_cases(replace(spec, inputs=inputs),
+                                                                                 batch_sizes, seed)]
+    return cases
+
+
 def _one_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0] if text else ''}"[:500]
@@ -155,6 +192,8 @@ def validate_artifacts(model: Any, spec: Any, artifacts: list[Any], *, data: Any
         check_signature(spec, artifact)
     plan = rt.plan(list(artifacts), list(runtimes) if runtimes else None)
     cases = make_cases(spec, data, tuple(batch_sizes), seed)
+    if data is None:
+        cases += fixed_length_cases(spec, list(artifacts), tuple(batch_sizes), seed)
     total = len(plan) + 1
     if progress:
         progress("keras", 0, total)

@@ -84,6 +84,7 @@ class T:
     fan: float = 1.0
     kind: str = "struct"  # the weights a lazy unit carries: struct (+-1, 0.25), weights, composed
     src: int = 0  # distinct upstream ids (caps the fan of a folded linear layer); 0 = no cap
+    origin: str = ""  # the Keras layer whose weights a lazy unit carries (it pays for its Cons)
 
     def __post_init__(self) -> None:
         if self.src:
@@ -101,18 +102,19 @@ class Walker:
         self.current = ""
 
     # --- primitives: each mirrors one Network call ----------------------------------------------
-    def layer(self, units: int, fan: float, kind: str = "struct") -> None:
+    def layer(self, units: int, fan: float, kind: str = "struct", origin: str = "") -> None:
         cons = int(round(units * max(fan, 1.0)))
         self.est.neurons += units
         self.est.connections += cons
         self.est.by_kind[kind] = self.est.by_kind.get(kind, 0) + cons
         self.est.layers += 1
         self.est.max_units = max(self.est.max_units, units)
-        self.est.per_layer[self.current] = self.est.per_layer.get(self.current, 0) + cons
+        owner = origin or self.current
+        self.est.per_layer[owner] = self.est.per_layer.get(owner, 0) + cons
 
     def ids_of(self, t: T) -> T:
         if t.fan > 1.0 or t.kind != "struct":
-            self.layer(t.units, t.fan, t.kind)
+            self.layer(t.units, t.fan, t.kind, t.origin)
         return T(t.shape, 1.0, src=t.units)
 
     def product(self, a: T, b: T) -> T:
@@ -123,7 +125,7 @@ class Walker:
         if name in (None, "linear"):
             return t
         if name in SIMPLE:
-            self.layer(t.units, t.fan, t.kind)
+            self.layer(t.units, t.fan, t.kind, t.origin)
             return T(t.shape, 1.0, src=t.units)
         if name in TWO_PIECE:
             t = self.ids_of(t)
@@ -153,7 +155,7 @@ class Walker:
             x = self.ids_of(x)
             lazy = False
         kind = "composed" if (lazy and x.kind != "struct") or not exact else "weights"
-        return T(shape, fan_out * x.fan, kind, x.src or x.units)
+        return T(shape, fan_out * x.fan, kind, x.src or x.units, self.current)
 
     # --- layers ----------------------------------------------------------------------------------
     def emit(self, la: LayerSpec, xs: list[T]) -> T:
