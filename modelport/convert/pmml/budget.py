@@ -23,8 +23,11 @@ from modelport.spec import LayerSpec, ModelSpec
 # and scores ~20-60 ms per row: the most a JVM service can reasonably carry. Above it, ONNX Runtime
 # is the better artifact (the benchmark prints the price).
 DEFAULT_MAX_BYTES = 128 * 1024 * 1024
-NS_PER_CON = 30.0  # JPMML, measured on this project's CI-sized machine (bench_pmml_unrolled.py)
-NS_PER_NEURON = 120.0
+# JPMML scoring cost, an order of magnitude only: ~15-25 ns per Con on an idle 2-vCPU machine (the
+# research note's 784-512-512-10 MLP), and unrolled networks pay more per neuron (many small layers):
+# bench_pmml_unrolled.py measured 55-110 ms/row for its CNN/LSTM/GRU on a heavily loaded machine.
+NS_PER_CON = 40.0
+NS_PER_NEURON = 1000.0
 BYTES_WEIGHT = 11.0  # a float32 weight's shortest string, e.g. "-0.12345678"
 BYTES_STRUCTURAL = 4.0  # the +-1, 0.25, 0.5 weights of the recipes' plumbing
 BYTES_COMPOSED = 19.0  # a float64 product of weights (a linear layer folded into the next one)
@@ -65,7 +68,11 @@ class Estimate:
 
     def text(self) -> str:
         return (f"~{self.neurons:,} neurons, ~{self.connections:,} connections, ~{human(self.bytes)} of PMML, "
-                f"~{self.jpmml_ms_per_row:.3g} ms/row in JPMML")
+                f"~{per_row(self.jpmml_ms_per_row)} in JPMML")
+
+
+def per_row(ms: float) -> str:
+    return f"{ms / 1000:.1f} s/row" if ms >= 1000 else f"{ms:.2g} ms/row"
 
 
 def human(n: float) -> str:
