@@ -107,6 +107,7 @@ class Walker:
         self.est = est
         self.tf_keras = tf_keras
         self.current = ""
+        self.masking: set[str] = set()  # Masking layers: their recurrent readers gate every step
 
     # --- primitives: each mirrors one Network call ----------------------------------------------
     def layer(self, units: int, fan: float, kind: str = "struct", origin: str = "") -> None:
@@ -218,12 +219,19 @@ class Walker:
             if U.GLOBAL_POOL[cls] == "avg":
                 return self.linear(x, P, shape, exact=_power_of_two(P))
             return self.max_tree(self.ids_of(x), P, shape)
+        if cls == "Masking":
+            steps, d = x.shape
+            self.layer(steps * d, 1.0)  # (x - v)^2
+            self.layer(steps, d)  # threshold(sum)
+            self.masking.add(la.name)
+            return x
+        masked = bool(la.inbound) and la.inbound[0] in self.masking
         if cls in U.RNN:
-            return self.rnn(cls, cfg, x)
+            return self.rnn(cls, cfg, x, masked)
         if cls == "Bidirectional":
             inner_cls, inner = cfg["layer"]["class_name"], cfg["layer"]["config"]
-            f = self.rnn(inner_cls, inner, x)
-            b = self.rnn(inner_cls, inner, x)
+            f = self.rnn(inner_cls, inner, x, masked)
+            b = self.rnn(inner_cls, inner, x, masked)
             mode = cfg.get("merge_mode", "concat")
             if mode == "concat":
                 return T((*f.shape[:-1], 2 * f.shape[-1]), 1.0)
@@ -294,7 +302,12 @@ class Walker:
             fans = [a + 1 for a, _ in pairs] + rest
         return self.ids_of(T(shape, fans[0]))
 
-    def rnn(self, cls: str, cfg: dict[str, Any], x: T) -> T:
+    def gate(self, u: int, states: int, first: bool, fan: float) -> None:
+        """A masked step keeps its state: prev + m * (new - prev) per state (recurrent._gate)."""
+        self.layer(2 * u * states, 1 + (fan if first else fan + 1))
+        self.layer(u * states, 2 if first else 3)
+
+    def rnn(self, cls: str, cfg: dict[str, Any], x: T, masked: bool = False) -> T:
         from modelport.convert.pmml.rules import activation_name
 
         steps, d = x.shape
@@ -319,6 +332,8 @@ class Walker:
                 if a.fan > 2:
                     a = self.ids_of(a)
                 h = self.ids_of(self.product(T((u,), gates.fan), a))
+                if masked:
+                    self.gate(u, 2, first, 1.0)
             elif cls == "GRU":
                 rec_fan = 0 if first else u
                 gates = self.activation(T((2 * u,), fx + rec_fan), rec)
@@ -338,9 +353,13 @@ class Walker:
                 hh = self.ids_of(hh)
                 zd = self.product(T((u,), gates.fan), T((u,), 1.0 if first else 2.0))
                 h = self.ids_of(T((u,), hh.fan + zd.fan))
+                if masked:
+                    self.gate(u, 1, first, 1.0)
             else:
                 h = self.activation(T((u,), fx + (0 if first else u)), act)
                 h = self.ids_of(h)
+                if masked:
+                    self.gate(u, 1, first, 1.0)
             hs.append(h)
         if cfg.get("return_sequences"):
             return T((steps, u), 1.0)

@@ -44,6 +44,7 @@ class GraphWalker:
         self.by_name = {la.name: la for la in spec.layers}
         self.env: dict[str, Any] = {}
         self.heads: dict[str, Head] = {}
+        self.masks: dict[str, list[Affine]] = {}  # Masking layer -> its per-step 0/1 mask neurons
         self.outputs = outputs
         self.keras_layers = {la.name: la for la in model.layers}
         self.input_fields = input_fields

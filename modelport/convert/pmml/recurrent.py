@@ -62,18 +62,37 @@ def _sequence(hs: list[Affine]) -> Affine:
     return stack(hs).reshape((len(hs), units))
 
 
+def _gate(net: Network, m: Affine | None, new: list[Affine], prev: list[Affine | None]) -> list[Affine]:
+    """Masked steps keep the state: state = prev + m * (new - prev), m in {0, 1} (one square layer)."""
+    if m is None:
+        return new
+    units = new[0].units
+    mu = m.take(np.zeros(units, np.int64), (units,))
+    diffs = [n if p is None else combine([(1, n), (-1, p)]) for n, p in zip(new, prev, strict=True)]
+    prods = products(net, [(mu, d) for d in diffs])
+    return [net.ids_of(d if p is None else combine([(1, p), (1, d)])) for d, p in zip(prods, prev, strict=True)]
+
+
+def step_masks(mask: list[Affine] | None, go_backwards: bool) -> list[Affine | None]:
+    if mask is None:
+        return [None] * 0
+    return list(reversed(mask)) if go_backwards else list(mask)
+
+
 def _recurrent_term(h: Affine | None, U: np.ndarray, units: int) -> Affine:
     return Affine.const(np.zeros(U.shape[1]), (U.shape[1],)) if h is None else h.matmul_last(U, None)
 
 
 def lstm(net: Network, x: Affine, weights: list[np.ndarray], act: str, rec_act: str, activate: Activate,
-         go_backwards: bool = False, return_sequences: bool = False) -> Affine:
+         go_backwards: bool = False, return_sequences: bool = False, mask: list[Affine] | None = None) -> Affine:
     W, U = weights[0], weights[1]
     b = weights[2] if len(weights) > 2 else None
     u = U.shape[0]
     h = c = None
     hs = []
-    for xt in _steps(x, go_backwards):
+    masks = step_masks(mask, go_backwards) or [None] * x.shape[0]
+    for xt, m in zip(_steps(x, go_backwards), masks, strict=True):
+        h_prev, c_prev = h, c
         z = combine([(1, xt.matmul_last(W, b)), (1, _recurrent_term(h, U, u))])
         i, f, g, o = _split(z, 4)
         gates = activate(stack([i, f, o]), rec_act)
@@ -87,12 +106,14 @@ def lstm(net: Network, x: Affine, weights: list[np.ndarray], act: str, rec_act: 
         c = net.ids_of(c)
         (h,) = products(net, [(o, net.compact(activate(c, act), 2))])
         h = net.ids_of(h)
+        c, h = _gate(net, m, [c, h], [c_prev, h_prev])
         hs.append(h)
     return _sequence(hs) if return_sequences else h
 
 
 def gru(net: Network, x: Affine, weights: list[np.ndarray], act: str, rec_act: str, activate: Activate,
-        reset_after: bool, go_backwards: bool = False, return_sequences: bool = False) -> Affine:
+        reset_after: bool, go_backwards: bool = False, return_sequences: bool = False,
+        mask: list[Affine] | None = None) -> Affine:
     W, U = weights[0], weights[1]
     bias = weights[2] if len(weights) > 2 else None
     u = U.shape[0]
@@ -102,7 +123,9 @@ def gru(net: Network, x: Affine, weights: list[np.ndarray], act: str, rec_act: s
         b_in, b_rec = bias, None
     h = None
     hs = []
-    for xt in _steps(x, go_backwards):
+    masks = step_masks(mask, go_backwards) or [None] * x.shape[0]
+    for xt, m in zip(_steps(x, go_backwards), masks, strict=True):
+        h_prev = h
         xz, xr, xh = _split(xt.matmul_last(W, b_in), 3)
         if reset_after:
             rec = _recurrent_term(h, U, u)
@@ -127,20 +150,34 @@ def gru(net: Network, x: Affine, weights: list[np.ndarray], act: str, rec_act: s
         diff = hh.scale_shift(-1.0) if h is None else combine([(1, h), (-1, hh)])
         (zd,) = products(net, [(zg, diff)])
         h = net.ids_of(combine([(1, hh), (1, zd)]))
+        (h,) = _gate(net, m, [h], [h_prev])
         hs.append(h)
     return _sequence(hs) if return_sequences else h
 
 
 def simple_rnn(net: Network, x: Affine, weights: list[np.ndarray], act: str, activate: Activate,
-               go_backwards: bool = False, return_sequences: bool = False) -> Affine:
+               go_backwards: bool = False, return_sequences: bool = False, mask: list[Affine] | None = None) -> Affine:
     W, U = weights[0], weights[1]
     b = weights[2] if len(weights) > 2 else None
     h = None
     hs = []
-    for xt in _steps(x, go_backwards):
+    masks = step_masks(mask, go_backwards) or [None] * x.shape[0]
+    for xt, m in zip(_steps(x, go_backwards), masks, strict=True):
+        h_prev = h
         h = net.compact(activate(combine([(1, xt.matmul_last(W, b)), (1, _recurrent_term(h, U, U.shape[0]))]), act))
+        (h,) = _gate(net, m, [h], [h_prev])
         hs.append(h)
     return _sequence(hs) if return_sequences else h
+
+
+def mask_of(net: Network, x: Affine, mask_value: float) -> list[Affine]:
+    """Keras Masking's per-step mask, exactly: m_t = 1 when any feature differs from mask_value,
+    i.e. threshold(sum_k (x_tk - v)^2) (``threshold`` gives 1 for Z > 0, else 0)."""
+    T, d = x.shape
+    sq = net.layer(x.scale_shift(1.0, -float(mask_value)).reshape((T * d,)), "square")
+    summed = sq.matmul_last(np.ones((1, 1)), None) if d == 1 else sq.reshape((T, d)).matmul_last(np.ones((d, 1)), None)
+    m = net.layer(summed.reshape((T,)), "threshold")
+    return [m.take(np.array([t]), (1,)) for t in range(T)]
 
 
 def reverse_time(seq: Affine) -> Affine:

@@ -124,9 +124,8 @@ def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec]) -> Finding:
         return _finding(layer, REWRITE, REWRITE_LAYERS[cls])
     if cls in unrolled_rules.CLASSES:
         return unrolled_rules.check_layer(layer)
-    if cls == "Masking":
-        return _unsupported(layer, "the mask depends on the data; an unrolled network has a fixed length",
-                            "drop the Masking layer and pad with --sequence-length, or use onnx or savedmodel")
+    if cls == "Masking":  # judged with its consumers in check()
+        return _finding(layer, REWRITE, "masking-threshold-gate")
     if cls in RECURRENT:
         return _unsupported(layer, "PMML has no recurrence (a NeuralNetwork is a single forward pass)")
     if cls in ATTENTION:
@@ -146,4 +145,11 @@ def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec]) -> Finding:
 
 def check(spec: ModelSpec) -> list[Finding]:
     by_name = {la.name: la for la in spec.layers}
-    return [check_layer(la, by_name) for la in spec.layers]
+    findings = [check_layer(la, by_name) for la in spec.layers]
+    for k, la in enumerate(spec.layers):
+        if la.class_name == "Masking":
+            readers = [c for c in spec.layers if la.name in c.inbound]
+            if not readers or any(c.class_name not in unrolled_rules.RNN | {"Bidirectional"} for c in readers):
+                findings[k] = _unsupported(la, "a mask is expressed only when a recurrent layer reads it directly",
+                                           "feed the Masking layer straight into the LSTM/GRU/SimpleRNN, or use onnx")
+    return findings

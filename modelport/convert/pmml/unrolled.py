@@ -15,11 +15,11 @@ import scipy.sparse as sp
 from modelport.convert.pmml import recurrent, spatial
 from modelport.convert.pmml.graph import Affine, combine, concat_last
 from modelport.convert.pmml.rules import activation_name
-from modelport.convert.pmml.unrolled_rules import (  # noqa: F401  (CLASSES: what emit handles)
+from modelport.convert.pmml.unrolled_rules import (
     AVG_POOL,
-    CLASSES,
     CONV,
     DEPTHWISE,
+    EMITTED,
     GLOBAL_POOL,
     MAX_POOL,
     RNN,
@@ -39,7 +39,7 @@ def _inner(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def emit(walker: Any, la: LayerSpec, x: Affine) -> Affine | None:
     cls, cfg = la.class_name, la.config
-    if cls not in CLASSES:
+    if cls not in EMITTED:
         return None
     net = walker.net
     klayer = walker.keras_layers.get(la.name)
@@ -72,10 +72,14 @@ def emit(walker: Any, la: LayerSpec, x: Affine) -> Affine | None:
         return spatial.average_pool(net, x, cfg.get("pool_size", 2), cfg.get("strides"), padding)
     if cls in GLOBAL_POOL:
         return spatial.global_pool(net, x, GLOBAL_POOL[cls], bool(cfg.get("keepdims", False)))
+    if cls == "Masking":
+        walker.masks[la.name] = recurrent.mask_of(net, x, float(cfg.get("mask_value", 0.0)))
+        return x  # its readers are recurrent layers (rules), which skip the masked steps
+    mask = walker.masks.get(la.inbound[0]) if la.inbound else None
     if cls in RNN:
-        return rnn(walker, cls, cfg, klayer.get_weights(), x, bool(cfg.get("go_backwards", False)))
+        return rnn(walker, cls, cfg, klayer.get_weights(), x, bool(cfg.get("go_backwards", False)), mask)
     if cls == "Bidirectional":
-        return bidirectional(walker, cfg, klayer, x)
+        return bidirectional(walker, cfg, klayer, x, mask)
     if cls == "TimeDistributed":
         inner_cls, inner_cfg = _inner(cfg)
         w = klayer.layer.get_weights()
@@ -88,26 +92,26 @@ def emit(walker: Any, la: LayerSpec, x: Affine) -> Affine | None:
 
 
 def rnn(walker: Any, cls: str, cfg: dict[str, Any], weights: list[np.ndarray], x: Affine,
-        go_backwards: bool) -> Affine:
+        go_backwards: bool, mask: list[Affine] | None = None) -> Affine:
     net = walker.net
     act = activation_name(cfg.get("activation", "tanh"))
     rec_act = activation_name(cfg.get("recurrent_activation", "sigmoid"))
     seq = bool(cfg.get("return_sequences", False))
     if cls == "LSTM":
-        return recurrent.lstm(net, x, weights, act, rec_act, walker.activate, go_backwards, seq)
+        return recurrent.lstm(net, x, weights, act, rec_act, walker.activate, go_backwards, seq, mask)
     if cls == "GRU":
         reset_after = bool(cfg.get("reset_after", False))  # configs without the key predate it
-        return recurrent.gru(net, x, weights, act, rec_act, walker.activate, reset_after, go_backwards, seq)
-    return recurrent.simple_rnn(net, x, weights, act, walker.activate, go_backwards, seq)
+        return recurrent.gru(net, x, weights, act, rec_act, walker.activate, reset_after, go_backwards, seq, mask)
+    return recurrent.simple_rnn(net, x, weights, act, walker.activate, go_backwards, seq, mask)
 
 
-def bidirectional(walker: Any, cfg: dict[str, Any], klayer: Any, x: Affine) -> Affine:
+def bidirectional(walker: Any, cfg: dict[str, Any], klayer: Any, x: Affine, mask: list[Affine] | None = None) -> Affine:
     cls, inner = _inner(cfg)
     back_cfg = dict(cfg.get("backward_layer", {}).get("config", inner)) if cfg.get("backward_layer") else inner
-    fwd = rnn(walker, cls, inner, klayer.forward_layer.get_weights(), x, bool(inner.get("go_backwards", False)))
+    fwd = rnn(walker, cls, inner, klayer.forward_layer.get_weights(), x, bool(inner.get("go_backwards", False)), mask)
     bwd = rnn(walker, cls, back_cfg, klayer.backward_layer.get_weights(), x,
               not bool(inner.get("go_backwards", False)) if not cfg.get("backward_layer")
-              else bool(back_cfg.get("go_backwards", True)))
+              else bool(back_cfg.get("go_backwards", True)), mask)
     if inner.get("return_sequences"):
         bwd = recurrent.reverse_time(bwd)  # Keras aligns the backward sequence with the forward one
     mode = cfg.get("merge_mode", "concat")

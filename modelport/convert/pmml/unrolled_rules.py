@@ -22,6 +22,7 @@ GLOBAL_POOL = {"GlobalAveragePooling1D": "avg", "GlobalAveragePooling2D": "avg",
 RNN = {"LSTM", "GRU", "SimpleRNN"}
 CLASSES = CONV | DEPTHWISE | SEPARABLE | MAX_POOL | AVG_POOL | set(GLOBAL_POOL) | RNN | {
     "Bidirectional", "TimeDistributed", "RepeatVector", "Sequential"}
+EMITTED = CLASSES | {"Masking"}  # what unrolled.emit handles (Masking is judged in rules.check)
 HINT = "use onnx or savedmodel"
 
 
