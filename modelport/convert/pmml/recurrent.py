@@ -73,13 +73,15 @@ def _gate(net: Network, m: Affine | None, new: list[Affine], prev: list[Affine |
     return [net.ids_of(d if p is None else combine([(1, p), (1, d)])) for d, p in zip(prods, prev, strict=True)]
 
 
-def step_masks(mask: list[Affine] | None, go_backwards: bool) -> list[Affine | None]:
+def step_masks(mask: list[Affine] | None, steps: int, go_backwards: bool) -> list[Affine | None]:
+    """Each processed step's mask (None: no Masking layer), in processing order."""
     if mask is None:
-        return [None] * 0
+        return [None] * steps
     return list(reversed(mask)) if go_backwards else list(mask)
 
 
-def _recurrent_term(h: Affine | None, U: np.ndarray, units: int) -> Affine:
+def _recurrent_term(h: Affine | None, U: np.ndarray) -> Affine:
+    """h @ U, or zeros for the first step (the initial state is zero)."""
     return Affine.const(np.zeros(U.shape[1]), (U.shape[1],)) if h is None else h.matmul_last(U, None)
 
 
@@ -87,13 +89,12 @@ def lstm(net: Network, x: Affine, weights: list[np.ndarray], act: str, rec_act: 
          go_backwards: bool = False, return_sequences: bool = False, mask: list[Affine] | None = None) -> Affine:
     W, U = weights[0], weights[1]
     b = weights[2] if len(weights) > 2 else None
-    u = U.shape[0]
     h = c = None
     hs = []
-    masks = step_masks(mask, go_backwards) or [None] * x.shape[0]
+    masks = step_masks(mask, x.shape[0], go_backwards)
     for xt, m in zip(_steps(x, go_backwards), masks, strict=True):
         h_prev, c_prev = h, c
-        z = combine([(1, xt.matmul_last(W, b)), (1, _recurrent_term(h, U, u))])
+        z = combine([(1, xt.matmul_last(W, b)), (1, _recurrent_term(h, U))])
         i, f, g, o = _split(z, 4)
         gates = activate(stack([i, f, o]), rec_act)
         i, f, o = _split(gates, 3)
@@ -123,12 +124,12 @@ def gru(net: Network, x: Affine, weights: list[np.ndarray], act: str, rec_act: s
         b_in, b_rec = bias, None
     h = None
     hs = []
-    masks = step_masks(mask, go_backwards) or [None] * x.shape[0]
+    masks = step_masks(mask, x.shape[0], go_backwards)
     for xt, m in zip(_steps(x, go_backwards), masks, strict=True):
         h_prev = h
         xz, xr, xh = _split(xt.matmul_last(W, b_in), 3)
         if reset_after:
-            rec = _recurrent_term(h, U, u)
+            rec = _recurrent_term(h, U)
             if b_rec is not None:
                 rec = rec.scale_shift(1.0, b_rec)
             rz, rr, rh = _split(rec, 3)
@@ -137,7 +138,7 @@ def gru(net: Network, x: Affine, weights: list[np.ndarray], act: str, rec_act: s
             (reset,) = products(net, [(r, net.compact(rh))])
             hh = activate(combine([(1, xh), (1, reset)]), act)
         else:
-            rz, rr = _split(_recurrent_term(h, U[:, : 2 * u], u), 2)
+            rz, rr = _split(_recurrent_term(h, U[:, : 2 * u]), 2)
             gates = activate(stack([combine([(1, xz), (1, rz)]), combine([(1, xr), (1, rr)])]), rec_act)
             zg, r = _split(gates, 2)
             if h is None:
@@ -161,10 +162,10 @@ def simple_rnn(net: Network, x: Affine, weights: list[np.ndarray], act: str, act
     b = weights[2] if len(weights) > 2 else None
     h = None
     hs = []
-    masks = step_masks(mask, go_backwards) or [None] * x.shape[0]
+    masks = step_masks(mask, x.shape[0], go_backwards)
     for xt, m in zip(_steps(x, go_backwards), masks, strict=True):
         h_prev = h
-        h = net.compact(activate(combine([(1, xt.matmul_last(W, b)), (1, _recurrent_term(h, U, U.shape[0]))]), act))
+        h = net.compact(activate(combine([(1, xt.matmul_last(W, b)), (1, _recurrent_term(h, U))]), act))
         (h,) = _gate(net, m, [h], [h_prev])
         hs.append(h)
     return _sequence(hs) if return_sequences else h

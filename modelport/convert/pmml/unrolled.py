@@ -81,7 +81,7 @@ def emit(walker: Any, la: LayerSpec, x: Affine) -> Affine | None:
     if cls == "Bidirectional":
         return bidirectional(walker, cfg, klayer, x, mask)
     if cls == "TimeDistributed":
-        inner_cls, inner_cfg = _inner(cfg)
+        _, inner_cfg = _inner(cfg)
         w = klayer.layer.get_weights()
         z = x.matmul_last(w[0], _bias(w, inner_cfg, 1))
         return walker.activate(z, activation_name(inner_cfg.get("activation")))
