@@ -263,10 +263,8 @@ class Walker:
         cin = x.shape[-1]
         kernel = spatial._tuple(cfg.get("kernel_size", 1), n)
         padding = str(cfg.get("padding", "valid")).lower()
-        out_sp, o, _, _ = spatial.windows(x.shape[:-1], kernel, spatial._tuple(cfg.get("strides", 1), n),
-                                          spatial._tuple(cfg.get("dilation_rate", 1), n), padding)
-        P = prod(out_sp)
-        taps = len(o) / max(P, 1)  # kernel positions inside the input, per output position
+        out_sp, taps = _taps(x.shape[:-1], kernel, spatial._tuple(cfg.get("strides", 1), n),
+                             spatial._tuple(cfg.get("dilation_rate", 1), n), padding)
         if cls in U.CONV:
             out = self.linear(x, taps * cin, (*out_sp, int(cfg["filters"])))
         else:
@@ -286,10 +284,10 @@ class Walker:
         pool = spatial._tuple(cfg.get("pool_size", 2), n)
         strides = spatial._tuple(cfg.get("strides") or pool, n)
         padding = str(cfg.get("padding", "valid")).lower()
-        out_sp, o, _, _ = spatial.windows(x.shape[:-1], pool, strides, (1,) * n, padding)
+        out_sp, taps = _taps(x.shape[:-1], pool, strides, (1,) * n, padding)
         shape = (*out_sp, x.shape[-1])
         if cls in U.AVG_POOL:
-            return self.linear(x, len(o) / max(prod(out_sp), 1), shape, exact=_power_of_two(prod(pool)))
+            return self.linear(x, taps, shape, exact=_power_of_two(prod(pool)))
         return self.max_tree(self.ids_of(x), prod(pool), shape)
 
     def max_tree(self, x: T, slots: int, shape: tuple[int, ...]) -> T:
@@ -301,6 +299,17 @@ class Walker:
             self.layer(units * len(pairs), sum(a + b for a, b in pairs) / len(pairs))
             fans = [a + 1 for a, _ in pairs] + rest
         return self.ids_of(T(shape, fans[0]))
+
+    def _repeat_last_step(self, before: tuple, times: int) -> None:
+        est = self.est
+        neurons, cons, layers, by_kind, per_layer = before
+        est.neurons += times * (est.neurons - neurons)
+        est.connections += times * (est.connections - cons)
+        est.layers += times * (est.layers - layers)
+        for k, n in list(est.by_kind.items()):
+            est.by_kind[k] = n + times * (n - by_kind.get(k, 0))
+        for k, n in list(est.per_layer.items()):
+            est.per_layer[k] = n + times * (n - per_layer.get(k, 0))
 
     def gate(self, u: int, states: int, first: bool, fan: float) -> None:
         """A masked step keeps its state: prev + m * (new - prev) per state (recurrent._gate)."""
@@ -317,7 +326,10 @@ class Walker:
         fx = x.fan * d
         h = None
         hs = []
-        for t in range(steps):
+        for t in range(min(steps, 2)):  # every step after the first costs the same: count it once
+            if t == 1 and steps > 2:
+                before = (self.est.neurons, self.est.connections, self.est.layers, dict(self.est.by_kind),
+                          dict(self.est.per_layer))
             first = t == 0
             if cls == "LSTM":
                 gates = self.activation(T((3 * u,), fx + (0 if first else u)), rec)
@@ -361,9 +373,25 @@ class Walker:
                 if masked:
                     self.gate(u, 1, first, 1.0)
             hs.append(h)
+        if steps > 2:
+            self._repeat_last_step(before, steps - 2)
         if cfg.get("return_sequences"):
             return T((steps, u), 1.0)
         return h
+
+
+def _taps(spatial_shape: tuple[int, ...], kernel, strides, dilation, padding: str) -> tuple[tuple[int, ...], float]:
+    """(output spatial shape, kernel positions inside the input per output position): exact from the
+    windows when they are few, else from the geometry alone (a huge hostile config stays cheap)."""
+    from modelport.convert.pmml import windows
+
+    sizes = [windows.geometry(n, k, st, d, padding) for n, k, st, d in zip(spatial_shape, kernel, strides, dilation,
+                                                                          strict=True)]
+    out = tuple(o for o, _ in sizes)
+    if prod(out) * prod(kernel) > 2_000_000:
+        return out, float(min(prod(kernel), prod(spatial_shape)))
+    out, o, _, _ = windows.windows(spatial_shape, kernel, strides, dilation, padding)
+    return out, len(o) / max(prod(out), 1)
 
 
 def _kind(xs: list[T]) -> str:
@@ -382,7 +410,9 @@ def fixed_shape(shape: tuple, sequence_length: int | None, name: str) -> tuple[i
         dims[0] = int(sequence_length)
     if any(d is None for d in dims):
         raise UnknownShape(f"input '{name}' has a dynamic dimension {list(shape)}")
-    return tuple(int(d) for d in dims)
+    if not all(isinstance(d, int) and d >= 0 for d in dims):
+        raise ValueError(f"input '{name}' has an unreadable shape {list(shape)}")
+    return tuple(dims)
 
 
 def estimate(spec: ModelSpec, sequence_length: int | None = None) -> Estimate:
@@ -403,7 +433,7 @@ def estimate(spec: ModelSpec, sequence_length: int | None = None) -> Estimate:
         w.current = la.name
         try:
             env[la.name] = w.emit(la, xs)
-        except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):
+        except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError, AttributeError, OverflowError):
             env[la.name] = xs[0] if xs else T((1,))  # a layer the analyser rejects anyway
     w.current = "(outputs)"
     for t in spec.outputs:
@@ -432,25 +462,34 @@ def parse_size(text: str | int | None) -> int | None:
     return int(value * scale)
 
 
-def judge(spec: ModelSpec, findings: list, sequence_length: int | None, max_bytes: int | None):
-    """The analyser's budget step: (findings, estimate dict or None). Runs before anything is built."""
+def _dynamic(findings: list, problem: Exception) -> tuple[list, None]:
+    """Every unrolled layer needs a fixed length: unsupported, with the --sequence-length hint."""
     from dataclasses import replace as dc_replace
 
     from modelport.convert.base import UNSUPPORTED
     from modelport.convert.pmml import unrolled_rules
 
+    unrolled = [f for f in findings if f.class_name in unrolled_rules.CLASSES and f.ok]
+    out = [dc_replace(f, verdict=UNSUPPORTED, rule=None,
+                      reason=f"{f.class_name}: unrolling needs a fixed length ({problem})",
+                      hint="pass --sequence-length N (the number of time steps), or use onnx or savedmodel")
+           if f in unrolled else f for f in findings]
+    return out, None  # without unrolled layers the converter refuses dynamic shapes with its own message
+
+
+def judge(spec: ModelSpec, findings: list, sequence_length: int | None, max_bytes: int | None):
+    """The analyser's budget step: (findings, estimate dict or None). Runs before anything is built."""
+    from dataclasses import replace as dc_replace
+
+    from modelport.convert.base import UNSUPPORTED
+
     limit = max_bytes or DEFAULT_MAX_BYTES
     try:
         est = estimate(spec, sequence_length)
-    except UnknownShape as e:
-        unrolled = [f for f in findings if f.class_name in unrolled_rules.CLASSES and f.ok]
-        if not unrolled:
-            return findings, None  # the converter refuses dynamic shapes with its own message
-        out = [dc_replace(f, verdict=UNSUPPORTED, rule=None,
-                          reason=f"{f.class_name}: unrolling needs a fixed length ({e})",
-                          hint="pass --sequence-length N (the number of time steps), or use onnx or savedmodel")
-               if f in unrolled else f for f in findings]
-        return out, None
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError, AttributeError, RecursionError) as e:
+        if not isinstance(e, UnknownShape):
+            return findings, None  # a config the estimate cannot read: the converter refuses it later
+        return _dynamic(findings, e)
     summary = {**est.to_dict(), "max_bytes": limit, "within_budget": est.bytes <= limit}
     if est.bytes <= limit or not est.per_layer:
         return findings, summary

@@ -52,7 +52,10 @@ def _rnn_problem(cfg: dict[str, Any]) -> str | None:
     return _activation_problem(cfg.get("activation", "tanh"), cfg.get("recurrent_activation", "sigmoid"))
 
 
-def check_layer(layer: LayerSpec) -> Finding:
+MAX_NESTING = 8  # nested Sequential models deeper than this are refused (a hostile config stays cheap)
+
+
+def check_layer(layer: LayerSpec, depth: int = 0) -> Finding:
     cls, cfg = layer.class_name, layer.config
     if cfg.get("data_format", "channels_last") not in ("channels_last", None):
         return _finding(layer, UNSUPPORTED, reason="only channels_last layouts are unrolled")
@@ -93,11 +96,16 @@ def check_layer(layer: LayerSpec) -> Finding:
     if cls == "Sequential":
         from modelport.convert.pmml.rules import check_layer as outer_check
 
-        for raw in cfg.get("layers", []):
+        if depth >= MAX_NESTING:
+            return _finding(layer, UNSUPPORTED, reason=f"models nested more than {MAX_NESTING} deep")
+        raw_layers = cfg.get("layers", [])
+        for raw in raw_layers if isinstance(raw_layers, list) else []:
+            if not isinstance(raw, dict) or not isinstance(raw.get("config", {}), dict):
+                return _finding(layer, UNSUPPORTED, reason="an inner layer's config is unreadable")
             inner = LayerSpec(str(raw.get("config", {}).get("name")), str(raw.get("class_name")), raw.get("config", {}))
             if inner.class_name == "InputLayer":
                 continue
-            f = outer_check(inner, {})
+            f = check_layer(inner, depth + 1) if inner.class_name == "Sequential" else outer_check(inner, {})
             if not f.ok:
                 return _finding(layer, UNSUPPORTED, reason=f"inner layer '{inner.name}': {f.reason}")
         return _finding(layer, REWRITE, "nested-sequential-flatten")
