@@ -148,6 +148,7 @@ def test_dynamic_time_axis_needs_sequence_length(tmp_path):
     manifest = json.loads(result.manifest_path.read_text())
     (artifact,) = manifest["artifacts"]
     assert artifact["signature"]["inputs"][0]["shape"] == [None, 6, 2]  # the signature says how long
+    assert artifact["details"]["sequence_length"] == 6
 
 
 def test_over_budget_is_refused_with_the_estimate(corpus_dir, tmp_path):

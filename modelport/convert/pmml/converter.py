@@ -58,6 +58,8 @@ class PmmlConverter:
         dest = Path(dest)
         spec = fixed_spec(spec, options.sequence_length)
         docs, details = build_documents(model, spec, options, application=("modelport", _version()))
+        if options.sequence_length:
+            details["sequence_length"] = int(options.sequence_length)  # rows must have exactly this many steps
         if len(docs) == 1:
             writer.write_file(next(iter(docs.values())), dest)
         else:
