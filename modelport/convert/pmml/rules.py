@@ -131,9 +131,9 @@ def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec]) -> Finding:
     if cls in ATTENTION:
         return _unsupported(layer, "attention multiplies data-dependent tensors and needs a softmax per query")
     if cls.startswith(("Conv", "DepthwiseConv", "SeparableConv")):
-        return _unsupported(layer, "PMML has no convolution or weight sharing (every Con holds one literal weight)")
+        return _unsupported(layer, "only 1D and 2D convolutions (plain, depthwise, separable) are unrolled")
     if "Pooling" in cls:
-        return _unsupported(layer, "pooling over positions has no PMML construct")
+        return _unsupported(layer, "only 1D and 2D max/average pooling is unrolled")
     if cls in ("Lambda", "TFOpLambda", "SlicingOpLambda"):
         return _unsupported(layer, "arbitrary Python/TensorFlow code cannot be translated to PMML",
                             "replace it with built-in layers, or use onnx or savedmodel (with --trust-code)")
