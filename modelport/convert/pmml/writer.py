@@ -100,6 +100,9 @@ def _output(targets: list[Target], out: list[str]) -> None:
     out.append("</Output>\n")
 
 
+BLOCK_CONS = 1 << 16  # Cons formatted at a time: a layer's text is never held whole
+
+
 def _layer(layer: Layer, out) -> None:
     """One NeuralLayer; ``out`` is anything with ``append`` (a list, or a streaming sink)."""
     z = layer.z
@@ -109,23 +112,31 @@ def _layer(layer: Layer, out) -> None:
     out.append(f"<NeuralLayer{attrs}>\n")
     M = z.M  # CSC with sorted indices: one column per neuron
     M.eliminate_zeros()
-    weights = fmt(M.data).tolist() if M.nnz else []
     sources = [f'<Con from="{i}" weight="' for i in z.ids]
-    prefixes = [sources[k] for k in M.indices.tolist()]
     bias = fmt(z.c)
     ptr = M.indptr.tolist()
-    for j, nid in enumerate(layer.ids):
-        b = "" if z.c[j] == 0 else f' bias="{bias[j]}"'
-        lo, hi = ptr[j], ptr[j + 1]
-        if lo == hi:  # XSD: at least one Con; a constant neuron reads any id with weight 0
-            if not z.ids:
-                raise ValueError("a constant tensor with no upstream neuron cannot be written")
-            out.append(f'<Neuron id="{nid}"{b}>\n<Con from="{z.ids[0]}" weight="0"/>\n</Neuron>\n')
-            continue
-        # zip and join in C: no per-Con Python code
-        out.append(f'<Neuron id="{nid}"{b}>\n'
-                   + "".join(chain.from_iterable(zip(prefixes[lo:hi], weights[lo:hi], repeat(_END))))
-                   + "</Neuron>\n")
+    j, n = 0, len(layer.ids)
+    while j < n:  # a block of neurons holding about BLOCK_CONS Cons
+        end = max(int(np.searchsorted(M.indptr, ptr[j] + BLOCK_CONS, side="right")) - 1, j + 1)
+        end = min(end, n)
+        base = ptr[j]
+        weights = fmt(M.data[base:ptr[end]]).tolist() if ptr[end] > base else []
+        prefixes = [sources[k] for k in M.indices[base:ptr[end]].tolist()]
+        parts = []
+        for col in range(j, end):
+            b = "" if z.c[col] == 0 else f' bias="{bias[col]}"'
+            lo, hi = ptr[col] - base, ptr[col + 1] - base
+            if lo == hi:  # XSD: at least one Con; a constant neuron reads any id with weight 0
+                if not z.ids:
+                    raise ValueError("a constant tensor with no upstream neuron cannot be written")
+                parts.append(f'<Neuron id="{layer.ids[col]}"{b}>\n<Con from="{z.ids[0]}" weight="0"/>\n</Neuron>\n')
+                continue
+            # zip and join in C: no per-Con Python code
+            parts.append(f'<Neuron id="{layer.ids[col]}"{b}>\n'
+                         + "".join(chain.from_iterable(zip(prefixes[lo:hi], weights[lo:hi], repeat(_END))))
+                         + "</Neuron>\n")
+        out.append("".join(parts))
+        j = end
     out.append("</NeuralLayer>\n")
 
 
