@@ -196,3 +196,14 @@ def test_every_case_names_the_rule_the_analyser_gives():
         found = [check_layer(LayerSpec(la_cfg.get("name", ""), c, la_cfg), {}) for c, la_cfg in configs if c == cls]
         assert found, case
         assert all(f.ok and (f.rule or "native") == rule for f in found), (case, found)
+
+
+def test_budget_sizes_parse_and_bad_ones_are_user_errors():
+    from modelport.convert.pmml.budget import parse_size
+    from modelport.errors import BadInputError
+
+    assert parse_size("128MB") == 128 << 20 and parse_size("1.5g") == int(1.5 * (1 << 30))
+    assert parse_size("500000") == 500000 and parse_size("10KB") == 10 << 10
+    for bad in ("lots", "0", "-5MB", "nanMB"):
+        with pytest.raises(BadInputError):
+            parse_size(bad)

@@ -456,9 +456,11 @@ def parse_size(text: str | int | None) -> int | None:
     try:
         value = float(number)
     except ValueError:
+        value = -1.0
+    if not value * scale >= 1:  # also NaN
         from modelport.errors import BadInputError
 
-        raise BadInputError(f"--pmml-max-size {text!r} is not a size", "write it like 128MB, 1GB or 500000") from None
+        raise BadInputError(f"--pmml-max-size {text!r} is not a size", "write it like 128MB, 1GB or 500000")
     return int(value * scale)
 
 
