@@ -63,7 +63,8 @@ def load(model: str | Path, options: LoadOptions | None = None, **kwargs: Any):
 
 
 def analyze(model: str | Path, to: str | Sequence[str] | None = None,
-            options: LoadOptions | None = None) -> Analysis:
+            options: LoadOptions | None = None, *, pmml_max_size: str | int | None = None,
+            sequence_length: int | None = None) -> Analysis:
     """Every layer's verdict for every requested target (default: all), without TensorFlow.
 
     Only the config is read and no code in the file runs, so a model with Lambda layers is analysed
@@ -72,7 +73,13 @@ def analyze(model: str | Path, to: str | Sequence[str] | None = None,
     options = options or LoadOptions()
     targets, _ = registry.parse_targets(to or "all")
     check_analysable(model, options)
-    return analyze_spec(read_spec(model, options), targets)
+    return analyze_spec(read_spec(model, options), targets, _export_options(pmml_max_size, sequence_length))
+
+
+def _export_options(pmml_max_size: str | int | None, sequence_length: int | None, **kwargs: Any) -> ExportOptions:
+    from modelport.convert.pmml.budget import parse_size
+
+    return ExportOptions(pmml_max_size=parse_size(pmml_max_size), sequence_length=sequence_length, **kwargs)
 
 
 def check_analysable(model: str | Path, options: LoadOptions | None = None) -> None:
@@ -169,6 +176,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
             opset: int | None = None, force: bool = False, architecture: str | Path | None = None,
             trust_code: bool = False, custom_objects: str | Path | None = None, validate: bool = True,
             class_labels: Sequence[str] | None = None, feature_names: Sequence[str] | None = None,
+            pmml_max_size: str | int | None = None, sequence_length: int | None = None,
             progress: Callable[[str, int, int], None] | None = None, **validate_options: Any) -> ConversionResult:
     """Convert a Keras model file to each target; write the manifest; validate parity (default on).
 
@@ -188,7 +196,10 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     targets, is_all = registry.parse_targets(to)
     spec = read_spec(model_path, options)
     _check_values(spec, targets, opset, class_labels, feature_names, validate_options if validate else {})
-    analysis = analyze_spec(spec, targets)
+    export_options = _export_options(pmml_max_size, sequence_length, opset=opset,
+                                     class_labels=list(class_labels) if class_labels else None,
+                                     feature_names=list(feature_names) if feature_names else None)
+    analysis = analyze_spec(spec, targets, export_options)
     targets, skipped = _select_targets(analysis, targets, is_all)
     out = Path(out_dir) if out_dir is not None else Path(f"{model_path.stem}-modelport")
     converters = {t: registry.get(t) for t in targets}
@@ -212,8 +223,6 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     targets, skipped_after_load = _select_targets(analysis, list(converters), is_all)
     skipped.update(skipped_after_load)
     converters = {t: converters[t] for t in targets}
-    export_options = ExportOptions(opset=opset, class_labels=list(class_labels) if class_labels else None,
-                                   feature_names=list(feature_names) if feature_names else None)
     artifacts: list[Artifact] = []
     parity = None
     with Staging(out) as staging:

@@ -21,6 +21,7 @@ SCHEMA = "modelport.analysis/1"  # the JSON form, documented in docs/analyze-sch
 class Analysis:
     spec: ModelSpec
     findings: dict[str, list[Finding]] = field(default_factory=dict)  # target -> one per layer
+    estimates: dict[str, dict[str, Any]] = field(default_factory=dict)  # target -> its size estimate
 
     def ok_for(self, target: str) -> bool:
         return all(f.ok for f in self.findings.get(target, []))
@@ -54,14 +55,25 @@ class Analysis:
                     "ok": self.ok_for(t),
                     "counts": self.counts(t),
                     "layers": [{k: v for k, v in f.to_dict().items() if k != "target"} for f in fs],
+                    **({"estimate": self.estimates[t]} if t in self.estimates else {}),
                 }
                 for t, fs in self.findings.items()
             },
         }
 
 
-def analyze(spec: ModelSpec, targets: list[str]) -> Analysis:
-    return Analysis(spec, {t: registry.get(t).check(spec) for t in targets})
+def analyze(spec: ModelSpec, targets: list[str], options: Any = None) -> Analysis:
+    """``options`` (ExportOptions) reach the converters that take them (PMML: the size budget)."""
+    analysis = Analysis(spec)
+    for t in targets:
+        converter = registry.get(t)
+        if getattr(converter, "uses_options", False):
+            analysis.findings[t], estimate = converter.check_and_estimate(spec, options)
+            if estimate is not None:
+                analysis.estimates[t] = estimate
+        else:
+            analysis.findings[t] = converter.check(spec)
+    return analysis
 
 
 def add_loaded_findings(analysis: Analysis, model: Any, spec: ModelSpec, targets: list[str]) -> None:

@@ -55,8 +55,23 @@ def summary(analysis: Analysis) -> list[str]:
     return lines
 
 
+def estimates(analysis: Analysis) -> list[str]:
+    """The size estimate of targets that unroll the model (PMML), with the budget."""
+    from modelport.convert.pmml.budget import human, per_row
+
+    lines = []
+    for target, e in analysis.estimates.items():
+        state = "within" if e["within_budget"] else "OVER"
+        lines.append(f"{target} estimate: {e['neurons']:,} neurons, {e['connections']:,} connections, "
+                     f"{e['layers']:,} layers, {human(e['document_bytes'])} document, "
+                     f"~{per_row(e['jpmml_ms_per_row'])} in JPMML — {state} the budget of {human(e['max_bytes'])}")
+    return lines
+
+
 def print_analysis(analysis: Analysis, console: Any) -> None:
     console.print(table(analysis))
+    for line in estimates(analysis):
+        console.print(line, markup=False)
     for line in problems(analysis):
         console.print(line, style="red", markup=False)
     for line in summary(analysis):

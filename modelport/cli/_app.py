@@ -71,6 +71,12 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of th
 # Loading options shared by every command that reads a Keras model file.
 ArchitectureOpt = Annotated[Path | None, typer.Option(
     "--architecture", help="Keras to_json() architecture file, for a weights-only .h5.", show_default=False)]
+PmmlMaxSizeOpt = Annotated[str | None, typer.Option(
+    "--pmml-max-size", help="PMML document size budget, e.g. 128MB (the default) or 1GB; a bigger unrolled model is refused with its estimate.",
+    show_default=False)]
+SequenceLengthOpt = Annotated[int | None, typer.Option(
+    "--sequence-length", min=1, help="PMML: the number of time steps to unroll a dynamic time axis over (the artifact's input shape says so).",
+    show_default=False)]
 TrustCodeOpt = Annotated[bool, typer.Option(
     "--trust-code", help="Allow Lambda layers: runs Python code stored in the model file. Only for files you trust.")]
 CustomObjectsOpt = Annotated[Path | None, typer.Option(

@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, JsonFlag, ModelArg, TrustCodeOpt, app, load_options
+from modelport.cli._app import (
+    ArchitectureOpt,
+    CustomObjectsOpt,
+    JsonFlag,
+    ModelArg,
+    PmmlMaxSizeOpt,
+    SequenceLengthOpt,
+    TrustCodeOpt,
+    app,
+    load_options,
+)
 from modelport.errors import EXIT_OK, EXIT_UNSUPPORTED, BadInputError
 
 
@@ -19,6 +29,8 @@ def analyze(
     architecture: ArchitectureOpt = None,
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,
+    pmml_max_size: PmmlMaxSizeOpt = None,
+    sequence_length: SequenceLengthOpt = None,
 ) -> None:
     """Say, for every target and layer, native / rewrite (named rule) / unsupported (reason, hint).
 
@@ -36,7 +48,7 @@ def analyze(
         as_json = as_json or fmt.lower() == "json"
     _, is_all = parse_targets(to)
     options = load_options(architecture, trust_code, custom_objects)
-    analysis = api.analyze(model, to, options)
+    analysis = api.analyze(model, to, options, pmml_max_size=pmml_max_size, sequence_length=sequence_length)
     note = api.safety_note(model, options)
     if as_json:
         from modelport.cli.render import print_json

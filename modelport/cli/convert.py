@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, JsonFlag, ModelArg, TrustCodeOpt, app
+from modelport.cli._app import (
+    ArchitectureOpt,
+    CustomObjectsOpt,
+    JsonFlag,
+    ModelArg,
+    PmmlMaxSizeOpt,
+    SequenceLengthOpt,
+    TrustCodeOpt,
+    app,
+)
 from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RequireRuntimesOpt, RuntimesOpt, StrictOpt
 
 
@@ -56,6 +65,8 @@ def convert(
     custom_objects: CustomObjectsOpt = None,
     as_json: JsonFlag = False,
     strict: StrictOpt = False,
+    pmml_max_size: PmmlMaxSizeOpt = None,
+    sequence_length: SequenceLengthOpt = None,
 ) -> None:
     """Convert a Keras model to production formats, then validate each artifact's numbers.
 
@@ -80,6 +91,7 @@ def convert(
             model, to, out_dir, opset=opset, force=force, architecture=architecture, trust_code=trust_code,
             custom_objects=custom_objects, validate=validate, class_labels=_names_from(class_labels),
             feature_names=_names_from(feature_names), progress=progress,
+            pmml_max_size=pmml_max_size, sequence_length=sequence_length,
             **({"data": data, "tolerance": from_cli(atol, rtol), "runtimes": runtimes_option(runtimes)} if validate else {}),
         )
     if result.parity is not None:

@@ -36,6 +36,8 @@ class ExportOptions:
     opset: int | None = None  # ONNX opset; None = highest both tf2onnx and onnxruntime support
     class_labels: list[str] | None = None  # PMML
     feature_names: list[str] | None = None  # PMML
+    sequence_length: int | None = None  # PMML: fixes a dynamic time axis (input axis 1) for unrolling
+    pmml_max_size: int | None = None  # PMML: document size budget in bytes (None = the default)
     extra: dict[str, Any] = field(default_factory=dict)  # options of third-party converters
 
 

@@ -69,6 +69,28 @@ def _library_versions() -> dict[str, str]:
     return out
 
 
+def fixed_length_cases(spec: Any, artifacts: list[Any], batch_sizes: tuple[int, ...], seed: int) -> list[Case]:
+    """Synthetic cases at the time length an artifact fixed for a dynamic time axis (PMML's
+    --sequence-length), so it is validated at the one length it accepts."""
+    from dataclasses import replace
+
+    from modelport.spec import TensorSpec
+    from modelport.validators.inputs import synthetic_cases
+
+    lengths = set()
+    for a in artifacts:
+        for t, fixed in zip(spec.inputs, getattr(a, "inputs", None) or [], strict=False):
+            if len(t.shape) >= 3 and t.shape[1] is None and len(fixed.shape) >= 3 and fixed.shape[1] is not None:
+                lengths.add(int(fixed.shape[1]))
+    cases = []
+    for n in sorted(lengths):
+        inputs = [TensorSpec(t.name, (t.shape[0], n, *t.shape[2:]), t.dtype)
+                  if len(t.shape) >= 3 and t.shape[1] is None else t for t in spec.inputs]
+        cases += [Case(f"{c.label} len={n}", c.inputs) for c in synthetic_cases(replace(spec, inputs=inputs),
+                                                                                 batch_sizes, seed)]
+    return cases
+
+
 def validate_artifacts(model: Any, spec: Any, artifacts: list[Any], *, data: Any = None,
                        atol: float = 1e-5, rtol: float = 1e-5, per_output: dict | None = None,
                        per_format: dict | None = None, runtimes: list[str] | None = None,
@@ -93,6 +115,8 @@ def validate_artifacts(model: Any, spec: Any, artifacts: list[Any], *, data: Any
         check_signature(spec, artifact)
     plan = rt.plan(list(artifacts), list(runtimes) if runtimes else None)
     cases = make_cases(spec, data, tuple(batch_sizes), seed, model=model)
+    if data is None:
+        cases += fixed_length_cases(spec, list(artifacts), tuple(batch_sizes), seed)
     total = len(plan) + 1
     if progress:
         progress("keras", 0, total)

@@ -30,6 +30,16 @@ def reference_outputs(model: Any, spec: Any, cases: list[Case]) -> tuple[list[di
     return outs, time.perf_counter() - start
 
 
+def _fits(artifact: Any, case: Case) -> bool:
+    """Whether the case's arrays have the artifact's fixed dimensions (None fits anything)."""
+    for t in getattr(artifact, "inputs", None) or []:
+        a = case.inputs.get(t.name)
+        if a is not None and (a.ndim != len(t.shape) or any(
+                d is not None and d != g for d, g in zip(t.shape[1:], a.shape[1:], strict=False))):
+            return False
+    return True
+
+
 def run_artifact(planned: rt.Planned, cases: list[Case], expected: list[dict[str, np.ndarray]],
                  tolerance: Tolerance, classifiers: set[str], label: str | None = None) -> ArtifactResult:
     """One artifact in one runtime over every case; errors become a failing result."""
@@ -37,6 +47,11 @@ def run_artifact(planned: rt.Planned, cases: list[Case], expected: list[dict[str
     result = ArtifactResult(label or str(artifact.path), artifact.format, planned.runtime,
                             sha256=getattr(artifact, "sha256", "") or "", skipped=planned.skipped)
     if planned.skipped:
+        return result
+    fitting = [k for k, c in enumerate(cases) if _fits(artifact, c)]  # a PMML unrolled to a fixed length
+    cases, expected = [cases[k] for k in fitting], [expected[k] for k in fitting]
+    if not cases:
+        result.error = "no validation case has the artifact's fixed input shape"
         return result
     result.rows = int(sum(next(iter(c.inputs.values())).shape[0] for c in cases))
     start = time.perf_counter()

@@ -20,7 +20,8 @@ regression heads (one NeuralNetwork cannot hold both portably) -- a *directory* 
         "amount": {"kind": "regression", "document": 0, "shape": [null, 2],
                    "fields": ["predicted(amount_1)", "predicted(amount_2)"]}
       },
-      "rows_verified": 4                 # rows in the embedded ModelVerification block
+      "rows_verified": 4,                # rows in the embedded ModelVerification block
+      "sequence_length": 24              # only with --sequence-length: the unrolled time steps
     }
 
 ``fields`` are PMML ``OutputField`` names; stacked as columns in the listed order they form the Keras

@@ -80,7 +80,7 @@ def _keras_outputs(model: Any, arrays: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def build_documents(model: Any, spec: ModelSpec, options: ExportOptions,
-                    application: tuple[str, str]) -> tuple[dict[str, bytes], dict[str, Any]]:
+                    application: tuple[str, str]) -> tuple[dict[str, writer.Document], dict[str, Any]]:
     fields = input_field_names(spec, options.feature_names)
     vocab = embedding_vocabularies(spec)
     integer = {t.name: is_integer_input(t, vocab) for t in spec.inputs}
@@ -133,7 +133,7 @@ def build_documents(model: Any, spec: ModelSpec, options: ExportOptions,
             header=f"Keras model {spec.source.rsplit('/', 1)[-1]} converted by modelport",
             application=application, verification=(verify_names, rows),
         )
-        docs[file_name or "model.pmml"] = writer.write(doc)
+        docs[file_name or "model.pmml"] = doc  # streamed to disk by the converter
         details["documents"].append({"file": file_name, "outputs": list(group)})
     return docs, details
 

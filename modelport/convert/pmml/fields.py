@@ -20,7 +20,8 @@ def input_field_names(spec: ModelSpec, feature_names: list[str] | None) -> dict[
         if any(d is None for d in dims):
             raise UnsupportedTargetError(
                 f"pmml needs a fixed input shape; input '{t.name}' has shape {list(t.shape)}",
-                "rebuild the model with a fixed input shape, or use onnx or savedmodel",
+                "pass --sequence-length N for a dynamic time axis, rebuild the model with a fixed input shape, "
+                "or use onnx or savedmodel",
             )
         sizes[t.name] = prod(dims) if dims else 1
     total = sum(sizes.values())

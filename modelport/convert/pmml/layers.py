@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from modelport.convert.pmml import recipes
+from modelport.convert.pmml import recipes, unrolled
 from modelport.convert.pmml.graph import Affine, Network, Segment, combine, concat_last
 from modelport.convert.pmml.rules import NOOP_LAYERS, activation_name
 from modelport.convert.pmml.xmltext import esc, fmt
@@ -44,6 +44,7 @@ class GraphWalker:
         self.by_name = {la.name: la for la in spec.layers}
         self.env: dict[str, Any] = {}
         self.heads: dict[str, Head] = {}
+        self.masks: dict[str, list[Affine]] = {}  # Masking layer -> its per-step 0/1 mask neurons
         self.outputs = outputs
         self.keras_layers = {la.name: la for la in model.layers}
         self.input_fields = input_fields
@@ -126,6 +127,14 @@ class GraphWalker:
         except KeyError:
             raise self._unsupported(la, f"activation '{name}' has no exact PMML form") from None
 
+    def activate(self, z: Affine, name: str) -> Affine:
+        """``name(z)`` inside a layer (a recurrent gate, a TimeDistributed Dense)."""
+        params = {"slope": 0.2 if self.tf_keras else 1.0 / 6.0} if name in ("hard_sigmoid", "hard_silu", "hard_swish") else None
+        return recipes.apply(self.net, z, name, params, hatch=self.hatch)
+
+    def activate_layer(self, la: LayerSpec, z: Affine) -> Affine:
+        return self._activation(la, z, activation_name(la.config.get("activation")))
+
     def _unsupported(self, la: LayerSpec, reason: str) -> UnsupportedTargetError:
         return UnsupportedTargetError(f"pmml cannot express layer '{la.name}' ({la.class_name}): {reason}",
                                       "run `modelport analyze` for every layer's verdict; use onnx or savedmodel")
@@ -178,11 +187,9 @@ class GraphWalker:
             return x.reshape(target)
         if cls in ("Add", "Subtract", "Average", "Maximum", "Minimum", "Multiply", "Concatenate"):
             return self._merge(la, xs)
-        if cls == "GlobalAveragePooling1D":
-            L, d = x.shape
-            M = x.M.reshape(len(x.ids), L, d).mean(axis=1)
-            shape = (1, d) if cfg.get("keepdims") else (d,)
-            return Affine(x.ids, M, x.c.reshape(L, d).mean(axis=0), shape)
+        out = unrolled.emit(self, la, x)
+        if out is not None:
+            return out
         raise self._unsupported(la, "no PMML mapping for this layer class")
 
     def _merge(self, la: LayerSpec, xs: list[Affine]) -> Affine:

@@ -14,7 +14,7 @@ from math import pi, sqrt
 
 import numpy as np
 
-from modelport.convert.pmml.graph import Affine, Network, combine
+from modelport.convert.pmml.graph import Affine, Network, combine, stack
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -30,17 +30,7 @@ def _relu_pieces(net: Network, z: Affine, pieces: list[tuple[float, float]]) -> 
 
 def _stack(parts: list[Affine]) -> Affine:
     """Side by side, as one flat tensor (for a layer that computes several pieces at once)."""
-    order: dict[str, int] = {}
-    for a in parts:
-        for i in a.ids:
-            order.setdefault(i, len(order))
-    M = np.zeros((len(order), sum(a.units for a in parts)))
-    col = 0
-    for a in parts:
-        M[[order[i] for i in a.ids], col:col + a.units] = a.M
-        col += a.units
-    c = np.concatenate([a.c for a in parts])
-    return Affine(list(order), M, c, (c.size,))
+    return stack(parts)
 
 
 def _unstack(a: Affine, k: int, shape: tuple[int, ...]) -> list[Affine]:

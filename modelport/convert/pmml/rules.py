@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelport.convert.base import NATIVE, REWRITE, UNSUPPORTED, Finding
+from modelport.convert.pmml import unrolled_rules
 from modelport.spec import LayerSpec, ModelSpec
 
 TARGET = "pmml"
@@ -40,13 +41,11 @@ REWRITE_LAYERS = {
     "Maximum": "maximum-relu",
     "Minimum": "minimum-relu",
     "Multiply": "multiply-product",
-    "GlobalAveragePooling1D": "average-pool-fold",
     "LeakyReLU": "leaky-relu-split",
     "PReLU": "leaky-relu-split",
     "ELU": "elu-split",
 }
-RECURRENT = {"LSTM", "GRU", "SimpleRNN", "Bidirectional", "RNN", "ConvLSTM1D", "ConvLSTM2D",
-             "ConvLSTM3D", "CuDNNLSTM", "CuDNNGRU", "LSTMCell", "GRUCell", "TimeDistributed"}
+RECURRENT = {"RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "CuDNNLSTM", "CuDNNGRU", "LSTMCell", "GRUCell"}
 # Preprocessing layers that read strings or look values up in a table; PMML could map them
 # (MapValues / NormDiscrete) but the converter does not, so they are refused with the reason.
 LOOKUP_REASONS = {
@@ -70,7 +69,7 @@ def known_classes() -> set[str]:
     """Every layer class the PMML analysis names (the analyser matrix builds a cell for each).
     Convolution and pooling classes are judged by name pattern, so they are not listed here."""
     return (NATIVE_LAYERS | NOOP_LAYERS | set(REWRITE_LAYERS) | RECURRENT | ATTENTION | CODE_LAYERS
-            | NESTED_MODELS | NAMED_LAYERS)
+            | NESTED_MODELS | NAMED_LAYERS | unrolled_rules.RNN | {"Bidirectional", "TimeDistributed", "RepeatVector"})
 
 
 def activation_name(value: Any) -> str | None:
@@ -162,14 +161,18 @@ def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec], spec_inputs: di
         if cls == "GlobalAveragePooling1D" and cfg.get("data_format", "channels_last") != "channels_last":
             return _unsupported(layer, "only channels_last pooling is supported")
         return _finding(layer, REWRITE, REWRITE_LAYERS[cls])
+    if cls in unrolled_rules.CLASSES:
+        return unrolled_rules.check_layer(layer)
+    if cls == "Masking":  # judged with its consumers in check()
+        return _finding(layer, REWRITE, "masking-threshold-gate")
     if cls in RECURRENT:
         return _unsupported(layer, "PMML has no recurrence (a NeuralNetwork is a single forward pass)")
     if cls in ATTENTION:
         return _unsupported(layer, "attention multiplies data-dependent tensors and needs a softmax per query")
     if cls.startswith(("Conv", "DepthwiseConv", "SeparableConv")):
-        return _unsupported(layer, "PMML has no convolution or weight sharing (every Con holds one literal weight)")
+        return _unsupported(layer, "only 1D and 2D convolutions (plain, depthwise, separable) are unrolled")
     if "Pooling" in cls:
-        return _unsupported(layer, "pooling over positions has no PMML construct")
+        return _unsupported(layer, "only 1D and 2D max/average pooling is unrolled")
     if cls in CODE_LAYERS:
         return _unsupported(layer, "arbitrary Python/TensorFlow code cannot be translated to PMML",
                             "replace it with built-in layers, or use onnx or savedmodel (with --trust-code)")
@@ -211,4 +214,10 @@ def check(spec: ModelSpec) -> list[Finding]:
                                              "that input integer ids", "give the layer its own input"))
         else:
             findings.append(check_layer(la, by_name, inputs))
+    for k, la in enumerate(spec.layers):
+        if la.class_name == "Masking":
+            readers = [c for c in spec.layers if la.name in c.inbound]
+            if not readers or any(c.class_name not in unrolled_rules.RNN | {"Bidirectional"} for c in readers):
+                findings[k] = _unsupported(la, "a mask is expressed only when a recurrent layer reads it directly",
+                                           "feed the Masking layer straight into the LSTM/GRU/SimpleRNN, or use onnx")
     return findings + list(unreadable.values())  # inputs of a Sequential without an InputLayer

@@ -100,35 +100,43 @@ def _output(targets: list[Target], out: list[str]) -> None:
     out.append("</Output>\n")
 
 
-def _layer(layer: Layer, out: list[str]) -> None:
+BLOCK_CONS = 1 << 16  # Cons formatted at a time: a layer's text is never held whole
+
+
+def _layer(layer: Layer, out) -> None:
+    """One NeuralLayer; ``out`` is anything with ``append`` (a list, or a streaming sink)."""
     z = layer.z
     attrs = f' activationFunction="{layer.activation}"'
     if layer.normalization != "none":
         attrs += f' normalizationMethod="{layer.normalization}"'
     out.append(f"<NeuralLayer{attrs}>\n")
-    M = z.M
-    nonzero = M != 0
-    weights = fmt(M)
+    M = z.M  # CSC with sorted indices: one column per neuron
+    M.eliminate_zeros()
+    sources = [f'<Con from="{i}" weight="' for i in z.ids]
     bias = fmt(z.c)
-    prefixes = [f'<Con from="{i}" weight="' for i in z.ids]
-    dense = nonzero.all(axis=0)
-    columns = weights.T.tolist()  # one list of weight strings per neuron
-    for j, nid in enumerate(layer.ids):
-        b = "" if z.c[j] == 0 else f' bias="{bias[j]}"'
-        out.append(f'<Neuron id="{nid}"{b}>\n')
-        if dense[j]:  # the common case: zip and join in C, no per-Con Python code
-            out.append("".join(chain.from_iterable(zip(prefixes, columns[j], repeat(_END)))))
-            out.append("</Neuron>\n")
-            continue
-        rows = np.flatnonzero(nonzero[:, j])
-        if rows.size == 0:  # XSD: at least one Con; a constant neuron reads any id with weight 0
-            if not z.ids:
-                raise ValueError("a constant tensor with no upstream neuron cannot be written")
-            out.append(f'<Con from="{z.ids[0]}" weight="0"/>\n')
-        else:
-            col = columns[j]
-            out.append("".join([prefixes[k] + col[k] + _END for k in rows.tolist()]))
-        out.append("</Neuron>\n")
+    ptr = M.indptr.tolist()
+    j, n = 0, len(layer.ids)
+    while j < n:  # a block of neurons holding about BLOCK_CONS Cons
+        end = max(int(np.searchsorted(M.indptr, ptr[j] + BLOCK_CONS, side="right")) - 1, j + 1)
+        end = min(end, n)
+        base = ptr[j]
+        weights = fmt(M.data[base:ptr[end]]).tolist() if ptr[end] > base else []
+        prefixes = [sources[k] for k in M.indices[base:ptr[end]].tolist()]
+        parts = []
+        for col in range(j, end):
+            b = "" if z.c[col] == 0 else f' bias="{bias[col]}"'
+            lo, hi = ptr[col] - base, ptr[col + 1] - base
+            if lo == hi:  # XSD: at least one Con; a constant neuron reads any id with weight 0
+                if not z.ids:
+                    raise ValueError("a constant tensor with no upstream neuron cannot be written")
+                parts.append(f'<Neuron id="{layer.ids[col]}"{b}>\n<Con from="{z.ids[0]}" weight="0"/>\n</Neuron>\n')
+                continue
+            # zip and join in C: no per-Con Python code
+            parts.append(f'<Neuron id="{layer.ids[col]}"{b}>\n'
+                         + "".join(chain.from_iterable(zip(prefixes[lo:hi], weights[lo:hi], repeat(_END))))
+                         + "</Neuron>\n")
+        out.append("".join(parts))
+        j = end
     out.append("</NeuralLayer>\n")
 
 
@@ -197,13 +205,13 @@ def _verification(doc: Document) -> list[str]:
     return out
 
 
-def write(doc: Document) -> bytes:
-    out: list[str] = [
+def _write(doc: Document, out) -> None:
+    out.extend([
         '<?xml version="1.0" encoding="UTF-8"?>\n',
         f'<PMML xmlns="{NS}" version="4.4">\n',
         f'<Header description="{esc(doc.header)}">'
         f'<Application name="{esc(doc.application[0])}" version="{esc(doc.application[1])}"/></Header>\n',
-    ]
+    ])
     _data_dictionary(doc, out)
     inputs = [f.name for f in doc.inputs]
     verification = _verification(doc)
@@ -223,4 +231,46 @@ def write(doc: Document) -> bytes:
         out.extend(verification)
         out.append("</MiningModel>\n")
     out.append("</PMML>\n")
+
+
+class Sink:
+    """A list-like ``append`` target that streams to a binary file in ~1 MB writes, so writing a
+    document takes memory for one layer's text, not for the whole document."""
+
+    def __init__(self, fh, flush_at: int = 1 << 20):
+        self.fh, self.flush_at = fh, flush_at
+        self.parts: list[str] = []
+        self.size = 0
+        self.written = 0
+
+    def append(self, text: str) -> None:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size >= self.flush_at:
+            self.flush()
+
+    def extend(self, texts) -> None:
+        for text in texts:
+            self.append(text)
+
+    def flush(self) -> None:
+        data = "".join(self.parts).encode("utf-8")
+        self.fh.write(data)
+        self.written += len(data)
+        self.parts, self.size = [], 0
+
+
+def write(doc: Document) -> bytes:
+    """The whole document as bytes (small documents, tests)."""
+    out: list[str] = []
+    _write(doc, out)
     return "".join(out).encode("utf-8")
+
+
+def write_file(doc: Document, path) -> int:
+    """Stream the document to ``path``; returns the bytes written."""
+    with open(path, "wb") as fh:
+        sink = Sink(fh)
+        _write(doc, sink)
+        sink.flush()
+    return sink.written
