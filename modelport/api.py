@@ -12,6 +12,7 @@ from typing import Any
 
 from modelport import convert as registry
 from modelport import manifest as manifest_io
+from modelport._memory import release
 from modelport.analyze import Analysis
 from modelport.analyze import analyze as analyze_spec
 from modelport.convert.base import Artifact, ExportOptions
@@ -128,9 +129,9 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     """
     started = time.time()
 
-    def say(step: str) -> None:
+    def say(step: str, done: int = 0, total: int = 0) -> None:
         if progress:
-            progress(step, 0, 0)
+            progress(step, done, total)
 
     options = LoadOptions(architecture, trust_code, custom_objects)
     model_path = Path(model)
@@ -143,23 +144,28 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     names = {t: _artifact_name(model_path.stem, t, c.suffix) for t, c in converters.items()}
     _check_outputs(out, list(names.values()), force)
 
-    say("loading model")
+    say(f"loading {model_path.name}")
     loaded = load(model_path, options)
     export_options = ExportOptions(opset=opset, class_labels=list(class_labels) if class_labels else None,
                                    feature_names=list(feature_names) if feature_names else None)
     artifacts: list[Artifact] = []
     parity = None
     with Staging(out) as staging:
-        for target, converter in converters.items():
-            say(f"converting to {target}")
+        for i, (target, converter) in enumerate(converters.items(), start=1):
+            say(f"converting to {target}", i - 1, len(converters))
             artifact = converter.export(loaded.model, loaded.spec, staging.path(names[target]), export_options)
             artifact.sha256 = sha256_path(artifact.path)
             artifacts.append(artifact)
+            release()  # what a converter freed goes back to the OS before the next one allocates
+        _forget_traces(loaded.model)  # the frozen graphs hold a copy of every weight: not needed to validate
+        release()
         if validate and artifacts:
             say("validating parity")
             parity = _validate_staged(loaded, artifacts, staging.root, {"progress": progress, **validate_options})
         for artifact in artifacts:
             artifact.path = staging.commit(names[artifact.format], force=force)
+            if artifact.details.get("external_data"):  # ONNX weights beyond protobuf's 2 GB
+                staging.commit(artifact.details["external_data"], force=force)
         if parity is not None and parity.golden_path is not None:
             staging.commit(Path(parity.golden_path).name, force=True)  # golden inputs/outputs for the gate
     extra = parity.manifest_fields() if parity is not None else {}
@@ -174,6 +180,13 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     )
     path = manifest_io.write(document, out)
     return ConversionResult(artifacts, path, analysis, skipped, parity, list(loaded.warnings))
+
+
+def _forget_traces(model: Any) -> None:
+    import sys
+
+    if "modelport.convert.tf_graph" in sys.modules:  # no TensorFlow target ran: nothing to forget
+        sys.modules["modelport.convert.tf_graph"].forget(model)
 
 
 def _portable(analysis: dict[str, Any], model_path: Path) -> dict[str, Any]:

@@ -86,6 +86,7 @@ def convert(
 def _print_result(result) -> None:
     from rich.table import Table
 
+    from modelport.cli._reporting import skipped_by_class
     from modelport.cli.render import console, human_size
 
     out = console()
@@ -100,8 +101,8 @@ def _print_result(result) -> None:
             ", ".join(t.name for t in a.inputs) + " → " + ", ".join(t.name for t in a.outputs))
         table.add_row(a.format, a.path.name, human_size(size), a.sha256[:12], names)
     out.print(table)
-    for target, layers in result.skipped.items():
-        out.print(f"skipped {target}: cannot express {', '.join(layers)}")
+    for target in result.skipped:
+        out.print(f"skipped {target}: {skipped_by_class(result.analysis.unsupported(target))}", markup=False)
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
     if result.parity is not None:

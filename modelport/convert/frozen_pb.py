@@ -16,10 +16,10 @@ class FrozenGraphConverter(TracedTarget):
     description = "frozen TensorFlow GraphDef (TF Java, TF C API, tf.compat.v1)"
 
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
-        from modelport.convert.tf_graph import freeze, library_versions, trace
+        from modelport.convert.tf_graph import frozen_graph, library_versions, trace
 
         traced = trace(model, spec)
-        graph_def, _ = freeze(traced, model)
+        graph_def = frozen_graph(traced, model)  # shared, read only
         dest.write_bytes(graph_def.SerializeToString(deterministic=True))
         return Artifact(
             path=dest, format=self.target, inputs=list(spec.inputs), outputs=list(spec.outputs),

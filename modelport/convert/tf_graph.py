@@ -50,6 +50,11 @@ def trace(model: Any, spec: ModelSpec) -> TracedModel:
     return traced
 
 
+def forget(model: Any) -> None:
+    """Drop the model's trace and frozen graphs (a copy of every weight) once the targets are built."""
+    _TRACES.pop(model, None)
+
+
 def _trace(model: Any, spec: ModelSpec) -> TracedModel:
     from modelport.runtimes.keras import call
     from modelport.tfimport import import_tensorflow
@@ -88,17 +93,23 @@ def freeze(traced: TracedModel, model: Any, lower_control_flow: bool = True) -> 
     """Frozen GraphDef (variables folded into constants) and {const node name: Keras weight path}.
 
     ``lower_control_flow`` turns functional While/If into TF1 control-flow ops (what older TF
-    runtimes load); tf2onnx wants them functional."""
+    runtimes load); tf2onnx wants them functional. The caller gets its own copy to edit."""
+    graph_def = frozen_graph(traced, model, lower_control_flow)
+    copy = type(graph_def)()
+    copy.CopyFrom(graph_def)  # callers may edit their graph (the checkpoint converter does)
+    return copy, dict(traced.frozen[lower_control_flow][1])
+
+
+def frozen_graph(traced: TracedModel, model: Any, lower_control_flow: bool = True) -> Any:
+    """The cached frozen GraphDef itself, not a copy (a copy costs the weight bytes once more):
+    callers must not edit it."""
     if lower_control_flow not in traced.frozen:
         other = traced.frozen.get(not lower_control_flow)
         if other is not None and not _has_control_flow(other[0]):  # lowering changes nothing
             traced.frozen[lower_control_flow] = other
         else:
             traced.frozen[lower_control_flow] = _freeze(traced, model, lower_control_flow)
-    graph_def, const_to_weight = traced.frozen[lower_control_flow]
-    copy = type(graph_def)()
-    copy.CopyFrom(graph_def)  # callers may edit their graph (the checkpoint converter does)
-    return copy, dict(const_to_weight)
+    return traced.frozen[lower_control_flow][0]
 
 
 def _has_control_flow(graph_def: Any) -> bool:
@@ -114,8 +125,13 @@ def _freeze(traced: TracedModel, model: Any, lower_control_flow: bool) -> tuple[
     for external, internal in traced.concrete.graph.captures:
         if id(external) in by_handle:
             const_to_weight[internal.name.split(":")[0]] = by_handle[id(external)]
+    from modelport._memory import release
+
     frozen = convert_variables_to_constants_v2(traced.concrete, lower_control_flow=lower_control_flow)
-    return canonical_graph_def(frozen.graph.as_graph_def()), const_to_weight
+    graph_def = canonical_graph_def(frozen.graph.as_graph_def())
+    del frozen
+    release()  # freezing went through several copies of the weights
+    return graph_def, const_to_weight
 
 
 # Tracing hints that vary with process history and mean nothing to a loaded graph.

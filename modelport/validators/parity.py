@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from modelport._memory import release
 from modelport.errors import BadInputError, ModelportError
 from modelport.validators import runtimes as rt
 from modelport.validators.compare import compare
@@ -118,6 +119,8 @@ def run_artifact(planned: rt.Planned, cases: list[Case], expected: list[dict[str
         close = getattr(session, "close", None)
         if callable(close):
             close()
+        del session
+        release()  # this runtime's memory goes back before the next runtime loads
     result.run_seconds = time.perf_counter() - start
     for name in expected[0]:
         bound = tolerance.bound(name, artifact.format)
