@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-# Constants at least this big are held back from TensorFlow. Shape/axis constants are a few bytes;
-# tf2onnx itself treats constants above 1000 bytes as weights (``compress_graph_def``).
-LARGE_CONST_BYTES = 1024
+# Floating-point constants at least this big are held back from TensorFlow (32 float32 values).
+# Shape, axis and padding constants are integers and stay: TensorFlow's shape inference reads them.
+LARGE_CONST_BYTES = 128
+_FLOATS = {1, 2, 14, 19}  # DT_FLOAT, DT_DOUBLE, DT_BFLOAT16, DT_HALF
 
 
 def const_bytes(node: Any) -> int:
@@ -37,9 +38,10 @@ def const_bytes(node: Any) -> int:
 
 
 def is_weight(node: Any, threshold: int | None = None) -> bool:
-    """A large numeric Const stored as raw bytes (how TensorFlow stores every non-splat tensor)."""
+    """A large floating-point Const stored as raw bytes (how TensorFlow stores non-splat tensors)."""
     threshold = LARGE_CONST_BYTES if threshold is None else threshold
-    return node.op == "Const" and bool(node.attr["value"].tensor.tensor_content) and const_bytes(node) >= threshold
+    return (node.op == "Const" and node.attr["dtype"].type in _FLOATS
+            and bool(node.attr["value"].tensor.tensor_content) and const_bytes(node) >= threshold)
 
 
 def split_weights(graph_def: Any, threshold: int | None = None) -> tuple[Any, dict[str, Any]]:
