@@ -107,9 +107,10 @@ def _select_targets(analysis: Analysis, targets: list[str], is_all: bool) -> tup
     bad = {t: layers for t, layers in bad.items() if layers}
     if bad and not is_all:
         detail = "; ".join(f"{t}: {', '.join(layers)}" for t, layers in bad.items())
+        model_wide = [f.hint for t in bad for f in analysis.unsupported(t) if f.layer.startswith("(") and f.hint]
         raise UnsupportedTargetError(
             f"cannot convert to {', '.join(bad)}: {detail}",
-            "run `modelport analyze` for every layer's verdict, or choose another target",
+            model_wide[0] if model_wide else "run `modelport analyze` for every layer's verdict, or choose another target",
             findings=[f for t in bad for f in analysis.unsupported(t)],
         )
     return [t for t in targets if t not in bad], bad
@@ -144,7 +145,8 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     names = {t: _artifact_name(model_path.stem, t, c.suffix) for t, c in converters.items()}
     _check_outputs(out, list(names.values()), force)
 
-    say(f"loading {model_path.name}")
+    steps = len(converters) + 1  # loading, then each target; validation reports its own steps
+    say(f"loading {model_path.name}", 0, steps)
     loaded = load(model_path, options)
     export_options = ExportOptions(opset=opset, class_labels=list(class_labels) if class_labels else None,
                                    feature_names=list(feature_names) if feature_names else None)
@@ -152,7 +154,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     parity = None
     with Staging(out) as staging:
         for i, (target, converter) in enumerate(converters.items(), start=1):
-            say(f"converting to {target}", i - 1, len(converters))
+            say(f"converting to {target}", i, steps)
             artifact = converter.export(loaded.model, loaded.spec, staging.path(names[target]), export_options)
             artifact.sha256 = sha256_path(artifact.path)
             artifacts.append(artifact)

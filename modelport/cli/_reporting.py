@@ -31,10 +31,13 @@ def progress_bar(label: str) -> Iterator[Any]:
 def skipped_by_class(findings: list[Any]) -> str:
     """One entry per layer class, not one per layer: "53 Conv2D layers — no convolution in PMML"."""
     groups: dict[tuple[str, str], int] = {}
+    model_wide = [f"{f.reason} (hint: {f.hint})" for f in findings if f.layer.startswith("(")]  # "(all weights)"
     for f in findings:
-        key = (f.class_name, f.reason or "not supported")
-        groups[key] = groups.get(key, 0) + 1
-    return "; ".join(f"{n} {cls} layer{'s' if n > 1 else ''} — {reason}" for (cls, reason), n in groups.items())
+        if not f.layer.startswith("("):
+            key = (f.class_name, f.reason or "not supported")
+            groups[key] = groups.get(key, 0) + 1
+    return "; ".join([*model_wide, *(f"{n} {cls} layer{'s' if n > 1 else ''} — {reason}"
+                                     for (cls, reason), n in groups.items())])
 
 
 def write_reports(report: Any, json_path: Path | None, junit: Path | None, html: Path | None) -> None:

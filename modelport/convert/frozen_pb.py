@@ -9,11 +9,28 @@ from modelport.convert.base import Artifact, ExportOptions
 from modelport.convert.tf_graph import TracedTarget
 from modelport.spec import ModelSpec
 
+# A .pb is one protobuf message, which cannot pass 2 GiB; the graph's structure needs some room too.
+PB_WEIGHT_LIMIT = 2**31 - (64 << 20)
+
 
 class FrozenGraphConverter(TracedTarget):
     target = "pb"
     suffix = ".pb"
     description = "frozen TensorFlow GraphDef (TF Java, TF C API, tf.compat.v1)"
+
+    def check(self, spec: ModelSpec) -> list:
+        """Every layer traces; but weights beyond protobuf's limit cannot be one .pb file."""
+        from modelport.analyze.weight_bytes import weight_bytes
+        from modelport.convert.base import UNSUPPORTED, Finding
+
+        findings = super().check(spec)
+        size = weight_bytes(spec)
+        if size is None or size < PB_WEIGHT_LIMIT:
+            return findings
+        return [Finding(self.target, "(all weights)", spec.model_class, UNSUPPORTED,
+                        reason=f"the weights ({size / 1e9:.2f} GB) exceed the 2 GB a single protobuf (.pb) can hold",
+                        hint="convert to savedmodel or ckpt (weights stored beside the graph), or onnx "
+                             "(written with external data)"), *findings]
 
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         from modelport.convert.tf_graph import frozen_graph, library_versions, trace
