@@ -132,3 +132,21 @@ def test_skipped_targets_summarised_per_layer_class():
     findings.append(Finding("pmml", "gap", "GlobalAveragePooling2D", UNSUPPORTED, reason="no pooling in PMML"))
     assert skipped_by_class(findings) == ("53 Conv2D layers — no convolution in PMML; "
                                           "1 GlobalAveragePooling2D layer — no pooling in PMML")
+
+
+def test_runtimes_outside_python_run_every_batch_in_one_launch(fixture_file, loaded_fixture, tmp_path):
+    """The TF C API program and the plain JVM start once per artifact, not once per batch, and give
+    what one launch per batch gives."""
+    import modelport
+    from modelport.runtimes import java, tf_c_api
+
+    result = modelport.convert(fixture_file("mlp"), to="pb,pmml", out_dir=tmp_path / "out", validate=False)
+    spec = loaded_fixture("mlp").spec
+    batches = [seeded_inputs(spec, n, seed=n) for n in (1, 7)]
+    for artifact in result.artifacts:
+        session = (tf_c_api if artifact.format == "pb" else java).load(artifact)
+        together = session.run_many(batches)
+        for batch, joint in zip(batches, together):
+            alone = session.run(batch)
+            assert set(joint) == set(alone) == {"probs"}
+            np.testing.assert_array_equal(joint["probs"], alone["probs"])
