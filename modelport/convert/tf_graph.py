@@ -118,19 +118,25 @@ def _has_control_flow(graph_def: Any) -> bool:
 
 
 def _freeze(traced: TracedModel, model: Any, lower_control_flow: bool) -> tuple[Any, dict[str, str]]:
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
     by_handle = {id(tf_variable(w).handle): _weight_path(w) for w in model.weights}
     const_to_weight = {}
     for external, internal in traced.concrete.graph.captures:
         if id(external) in by_handle:
             const_to_weight[internal.name.split(":")[0]] = by_handle[id(external)]
+    from tensorflow.python.framework import convert_to_constants as cc
+
     from modelport._memory import release
 
-    frozen = convert_variables_to_constants_v2(traced.concrete, lower_control_flow=lower_control_flow)
-    graph_def = canonical_graph_def(frozen.graph.as_graph_def())
-    del frozen
+    # convert_variables_to_constants_v2's own steps, less its last one: that one wraps the frozen
+    # GraphDef into a new function (importing every constant again) only for us to export it back
+    data = cc._FunctionConverterDataInEager(func=traced.concrete, lower_control_flow=lower_control_flow,
+                                            aggressive_inlining=False)
+    frozen, _ = cc._replace_variables_by_constants(converter_data=data)
+    del data
     release()  # freezing went through several copies of the weights
+    graph_def = canonical_graph_def(frozen)
+    del frozen
+    release()
     return graph_def, const_to_weight
 
 
@@ -139,14 +145,23 @@ _VOLATILE_ATTRS = ("_has_manual_control_dependencies",)
 
 
 def canonical_graph_def(graph_def: Any) -> Any:
-    """Sort nodes (and function bodies) by name and drop volatile tracing hints, so the same model
+    """A copy with nodes (and function bodies) sorted by name, volatile tracing hints dropped, so the same model
     gives the same bytes: grappler's node order and those hints depend on what the process traced
     before. Node order carries no meaning in a GraphDef."""
     _drop_dangling_placeholders(graph_def)
-    _sort_nodes(graph_def.node)
-    for function in graph_def.library.function:
+    # a new GraphDef, nodes added in order: sorting in place would hold the graph three times over
+    # (protobuf frees a message's parts only with the whole message)
+    out = type(graph_def)()
+    for descriptor, value in graph_def.ListFields():
+        if descriptor.name != "node":
+            getattr(out, descriptor.name).CopyFrom(value)
+    for node in sorted(graph_def.node, key=lambda n: n.name):
+        copy = out.node.add()
+        copy.CopyFrom(node)
+        _drop_volatile(copy)
+    for function in out.library.function:
         _sort_nodes(function.node_def)
-    return graph_def
+    return out
 
 
 def _drop_dangling_placeholders(graph_def: Any) -> None:
@@ -168,11 +183,15 @@ def _sort_nodes(nodes: Any) -> None:
     copies = [type(n)() for n in ordered]
     for copy, node in zip(copies, ordered):
         copy.CopyFrom(node)
-        for key in _VOLATILE_ATTRS:
-            if key in copy.attr:
-                del copy.attr[key]
+        _drop_volatile(copy)
     del nodes[:]
     nodes.extend(copies)
+
+
+def _drop_volatile(node: Any) -> None:
+    for key in _VOLATILE_ATTRS:
+        if key in node.attr:
+            del node.attr[key]
 
 
 def _weight_path(weight: Any) -> str:
