@@ -12,6 +12,7 @@ from typing import Any
 
 from modelport import convert as registry
 from modelport import manifest as manifest_io
+from modelport._memory import release
 from modelport.analyze import Analysis, add_loaded_findings
 from modelport.analyze import analyze as analyze_spec
 from modelport.convert.base import Artifact, ExportOptions
@@ -164,9 +165,10 @@ def _select_targets(analysis: Analysis, targets: list[str], is_all: bool) -> tup
     bad = {t: layers for t, layers in bad.items() if layers}
     if bad and not is_all:
         detail = "; ".join(f"{t}: {', '.join(layers)}" for t, layers in bad.items())
+        model_wide = [f.hint for t in bad for f in analysis.unsupported(t) if f.layer.startswith("(") and f.hint]
         raise UnsupportedTargetError(
             f"cannot convert to {', '.join(bad)}: {detail}",
-            "run `modelport analyze` for every layer's verdict, or choose another target",
+            model_wide[0] if model_wide else "run `modelport analyze` for every layer's verdict, or choose another target",
             findings=[f for t in bad for f in analysis.unsupported(t)],
         )
     return [t for t in targets if t not in bad], bad
@@ -187,9 +189,9 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     """
     started = time.time()
 
-    def say(step: str) -> None:
+    def say(step: str, done: int = 0, total: int = 0) -> None:
         if progress:
-            progress(step, 0, 0)
+            progress(step, done, total)
 
     options = LoadOptions(architecture, trust_code, custom_objects)
     model_path = Path(model)
@@ -213,10 +215,11 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
         from modelport.convert.onnx import check_opset
 
         check_opset(opset)
-    say("loading model")
+    steps = len(converters) + 1  # loading, then each target; validation reports its own steps
+    say(f"loading {model_path.name}", 0, steps)
     loaded = load(model_path, options)
     if validate:  # a second reading of the file must compute what the loaded model computes
-        say("checking the loaded model against a second reader")
+        say("checking the loaded model against a second reader", 0, steps)
         check_references(loaded, validate_options)
     # what only the weights show (non-finite values, shapes, sizes): judged before anything is written
     add_loaded_findings(analysis, loaded.model, loaded.spec, list(converters))
@@ -226,8 +229,8 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     artifacts: list[Artifact] = []
     parity = None
     with Staging(out) as staging:
-        for target, converter in converters.items():
-            say(f"converting to {target}")
+        for i, (target, converter) in enumerate(converters.items(), start=1):
+            say(f"converting to {target}", i, steps)
             try:
                 artifacts.append(_export(converter, loaded, staging.path(names[target]), export_options))
             except ModelportError as e:  # with `all`, a target that cannot be produced is skipped, not fatal
@@ -235,6 +238,9 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
                     raise
                 remove_path(staging.path(names[target]))
                 skipped[target] = [e.message]
+            release()  # what a converter freed goes back to the OS before the next one allocates
+        _forget_traces(loaded.model)  # the frozen graphs hold a copy of every weight: not needed to validate
+        release()
         if validate and artifacts:
             say("validating parity")
             run_options = {"progress": progress, **validate_options}
@@ -245,6 +251,8 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
             parity.inputs["references"] = reference_summary(loaded)
         for artifact in artifacts:
             artifact.path = staging.commit(names[artifact.format], force=force)
+            if artifact.details.get("external_data"):  # ONNX weights beyond protobuf's 2 GB
+                staging.commit(artifact.details["external_data"], force=force)
         if parity is not None and parity.golden_path is not None:
             staging.commit(Path(parity.golden_path).name, force=True)  # golden inputs/outputs for the gate
         if replacing:  # --force onto another model's folder: its artifacts go, the set is this run's
@@ -307,6 +315,13 @@ def source_checks(loaded: Any, checked: bool = True) -> dict[str, Any]:
     weights = loaded.audit.to_dict() if loaded.audit is not None else {"status": "no stored weights"}
     references = [r.to_dict() for r in loaded.references] if checked else "not checked (--no-validate)"
     return {"weights": weights, "references": references}
+
+
+def _forget_traces(model: Any) -> None:
+    import sys
+
+    if "modelport.convert.tf_graph" in sys.modules:  # no TensorFlow target ran: nothing to forget
+        sys.modules["modelport.convert.tf_graph"].forget(model)
 
 
 def _portable(analysis: dict[str, Any], model_path: Path) -> dict[str, Any]:

@@ -6,11 +6,14 @@
  *   tf_run savedmodel DIR TAG  IN OUT FETCH...
  *   tf_run pb         FILE -   IN OUT FETCH...
  *
+ * IN and OUT may be comma-separated lists of the same length: the model is loaded once and run
+ * once per pair (loading the library and the model costs ~2 s, far more than a batch).
  * IN holds the feed tensors, OUT receives the fetched ones; both use the same small binary format
  * (little-endian): "MPT1", u32 count, then per tensor: u32 name length, name ("op:index"),
  * u32 TF_DataType, u32 rank, i64 dims[rank], u64 byte count, raw row-major data.
  * Exit status: 0 ok, 2 bad usage or input file, 3 TensorFlow error (message on stderr).
  */
+#define _POSIX_C_SOURCE 200809L /* strdup, strtok_r */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +123,9 @@ static TF_Buffer *read_file(const char *path) {
   return TF_NewBufferFromString(data, (size_t)size);
 }
 
+static void run_once(TF_Graph *graph, TF_Session *session, TF_Status *status, const char *in, const char *out,
+                     char **fetch_names, int nfetch);
+
 int main(int argc, char **argv) {
   if (argc < 7) {
     fprintf(stderr, "usage: tf_run savedmodel|pb PATH TAG|- IN OUT FETCH...\n");
@@ -151,6 +157,23 @@ int main(int argc, char **argv) {
     die(2, "first argument must be savedmodel or pb", kind);
   }
 
+  char *ins = strdup(in), *outs = strdup(out), *in_rest = NULL, *out_rest = NULL;
+  char *in_path = strtok_r(ins, ",", &in_rest), *out_path = strtok_r(outs, ",", &out_rest);
+  for (; in_path && out_path; in_path = strtok_r(NULL, ",", &in_rest), out_path = strtok_r(NULL, ",", &out_rest))
+    run_once(graph, session, status, in_path, out_path, fetch_names, nfetch);
+  if (in_path || out_path) die(2, "IN and OUT lists differ in length", in);
+  free(ins);
+  free(outs);
+  TF_CloseSession(session, status);
+  TF_DeleteSession(session, status);
+  TF_DeleteSessionOptions(opts);
+  TF_DeleteGraph(graph);
+  TF_DeleteStatus(status);
+  return 0;
+}
+
+static void run_once(TF_Graph *graph, TF_Session *session, TF_Status *status, const char *in, const char *out,
+                     char **fetch_names, int nfetch) {
   uint32_t nfeed = 0;
   Named *feeds = read_tensors(in, &nfeed);
   TF_Output *feed_outs = calloc(nfeed ? nfeed : 1, sizeof(TF_Output));
@@ -169,11 +192,13 @@ int main(int argc, char **argv) {
   write_tensors(out, fetch_names, fetch_values, nfetch);
 
   for (int i = 0; i < nfetch; i++) TF_DeleteTensor(fetch_values[i]);
-  for (uint32_t i = 0; i < nfeed; i++) TF_DeleteTensor(feeds[i].tensor);
-  TF_CloseSession(session, status);
-  TF_DeleteSession(session, status);
-  TF_DeleteSessionOptions(opts);
-  TF_DeleteGraph(graph);
-  TF_DeleteStatus(status);
-  return 0;
+  for (uint32_t i = 0; i < nfeed; i++) {
+    TF_DeleteTensor(feeds[i].tensor);
+    free(feeds[i].name);
+  }
+  free(feeds);
+  free(feed_outs);
+  free(feed_values);
+  free(fetch_outs);
+  free(fetch_values);
 }

@@ -17,15 +17,30 @@ def progress_bar(label: str) -> Iterator[Any]:
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal) as bar:
-        task = bar.add_task(label, total=None)
+    # "3/7" only when the step knows its total: a bare spinner reads better than "0/0"
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.fields[count]}"), TimeElapsedColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
+        task = bar.add_task(label, total=None, count="")
 
         def update(description: str, done: int, total: int) -> None:
             check_interrupted()  # each step is a safe point to stop at after Ctrl-C / SIGTERM
-            bar.update(task, description=f"{label}: {description}", completed=done, total=total)
+            bar.update(task, description=f"{label}: {description}", completed=done, total=total or None,
+                       count=f"{done}/{total}" if total else "")
 
         yield update
+
+
+def skipped_by_class(findings: list[Any]) -> str:
+    """One entry per layer class, not one per layer: "53 Conv2D layers — no convolution in PMML"."""
+    groups: dict[tuple[str, str], int] = {}
+    model_wide = [f"{f.reason} (hint: {f.hint})" for f in findings if f.layer.startswith("(")]  # "(all weights)"
+    for f in findings:
+        if not f.layer.startswith("("):
+            key = (f.class_name, f.reason or "not supported")
+            groups[key] = groups.get(key, 0) + 1
+    return "; ".join([*model_wide, *(f"{n} {cls} layer{'s' if n > 1 else ''} — {reason}"
+                                     for (cls, reason), n in groups.items())])
 
 
 def write_reports(report: Any, json_path: Path | None, junit: Path | None, html: Path | None) -> None:

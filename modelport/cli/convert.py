@@ -141,6 +141,7 @@ def _json_result(result, exit_code: int) -> dict:
 def _print_result(result) -> None:
     from rich.table import Table
 
+    from modelport.cli._reporting import skipped_by_class
     from modelport.cli.render import console, human_size
 
     out = console()
@@ -156,7 +157,8 @@ def _print_result(result) -> None:
         table.add_row(a.format, a.path.name, human_size(size), a.sha256[:12], names)
     out.print(table)
     for target, reasons in result.skipped.items():
-        out.print(f"skipped {target}: {'; '.join(reasons)}")
+        by_class = skipped_by_class(result.analysis.unsupported(target))
+        out.print(f"skipped {target}: {by_class or '; '.join(reasons)}", markup=False)
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
     if result.repairs:

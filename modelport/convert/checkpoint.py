@@ -26,32 +26,28 @@ class CheckpointConverter(TracedTarget):
         import tensorflow as tf
         from tensorflow.python.framework import tensor_util
 
-        from modelport.convert.tf_graph import freeze, library_versions, trace
+        from modelport.convert.tf_graph import frozen_graph, library_versions, trace
 
         traced = trace(model, spec)
-        graph_def, const_to_weight = freeze(traced, model)
+        frozen = frozen_graph(traced, model)  # shared, read only: its weights are read, not copied
+        const_to_weight = traced.frozen[True][1]
+        weights = {node.name: node for node in frozen.node if node.name in const_to_weight}
         dest.mkdir(parents=True, exist_ok=True)
         graph = tf.Graph()
         with graph.as_default():
             input_map = {}
-            values = {}  # variable -> its value, fed to the initializer so the meta graph holds no weights
-            for node in graph_def.node:
-                if node.name not in const_to_weight:
-                    continue
-                value = tensor_util.MakeNdarray(node.attr["value"].tensor)
+            variables = {}  # const node name -> variable, set from the frozen value at save time
+            for name, node in weights.items():
+                shape = tf.TensorShape(node.attr["value"].tensor.tensor_shape)
                 variable = tf.compat.v1.get_variable(
-                    f"weights/{const_to_weight[node.name]}", shape=value.shape, dtype=value.dtype,
+                    f"weights/{const_to_weight[name]}", shape=shape, dtype=tf.as_dtype(node.attr["dtype"].type),
                     # classic (ref) variables: the TF1 idiom checkpoint readers expect, and a third
                     # faster to create than resource variables (262 of them for MobileNetV2)
                     initializer=tf.compat.v1.zeros_initializer(), use_resource=False
                 )
-                values[variable] = value
-                # keep the node as a typed placeholder so the import can map it to the variable
-                node.op = "Placeholder"
-                del node.attr["value"]
-                node.attr["shape"].shape.CopyFrom(tf.TensorShape(value.shape).as_proto())
-                input_map[f"{node.name}:0"] = tf.identity(variable)
-            tf.compat.v1.import_graph_def(graph_def, input_map=input_map, name="")
+                variables[name] = variable
+                input_map[f"{name}:0"] = tf.identity(variable)
+            tf.compat.v1.import_graph_def(_with_placeholders(frozen, weights), input_map=input_map, name="")
             inputs = [f"{s.name}:0" for s in traced.input_signature]
             outputs = [f"{op}:0" for op in traced.output_ops]
             _check_names(graph, inputs + outputs)
@@ -59,8 +55,12 @@ class CheckpointConverter(TracedTarget):
             saver_def = saver.as_saver_def()  # the ops a non-Python caller runs to restore
             with tf.compat.v1.Session(graph=graph) as session:
                 # feeding each initializer's value input sets the weights without storing them as
-                # constants in the meta graph (which would double the checkpoint's size)
-                session.run([v.initializer for v in values], {v.initializer.inputs[1]: x for v, x in values.items()})
+                # constants in the meta graph (which would double the checkpoint's size); a few at
+                # a time, so the numpy values never hold every weight at once
+                for group in _groups(list(weights), weights):
+                    session.run([variables[n].initializer for n in group],
+                                {variables[n].initializer.inputs[1]: tensor_util.MakeNdarray(weights[n].attr["value"].tensor)
+                                 for n in group})
                 saver.save(session, str(dest / PREFIX), write_state=False)
         return Artifact(
             path=dest, format=self.target, inputs=list(spec.inputs), outputs=list(spec.outputs),
@@ -74,6 +74,39 @@ class CheckpointConverter(TracedTarget):
             },
             producer=library_versions("tensorflow", "keras", "tf_keras"),
         )
+
+
+_GROUP_BYTES = 64 << 20  # weights set per session run
+
+
+def _groups(names: list[str], nodes: dict[str, Any]) -> list[list[str]]:
+    groups, size = [[]], 0
+    for name in names:
+        nbytes = len(nodes[name].attr["value"].tensor.tensor_content)
+        if groups[-1] and size + nbytes > _GROUP_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(name)
+        size += nbytes
+    return groups
+
+
+def _with_placeholders(frozen: Any, weights: dict[str, Any]) -> Any:
+    """A copy of the frozen graph whose weight constants are typed placeholders (mapped to the
+    variables on import); the weights themselves are not copied."""
+    from tensorflow.core.framework import graph_pb2
+
+    out = graph_pb2.GraphDef()
+    out.versions.CopyFrom(frozen.versions)
+    out.library.CopyFrom(frozen.library)
+    for node in frozen.node:
+        if node.name not in weights:
+            out.node.add().CopyFrom(node)
+            continue
+        placeholder = out.node.add(name=node.name, op="Placeholder", device=node.device)
+        placeholder.attr["dtype"].type = node.attr["dtype"].type
+        placeholder.attr["shape"].shape.CopyFrom(node.attr["value"].tensor.tensor_shape)
+    return out
 
 
 def _check_names(graph: Any, names: list[str]) -> None:

@@ -58,31 +58,35 @@ class OnnxConverter(TracedTarget):
 
     def export(self, model: Any, spec: ModelSpec, dest: Path, options: ExportOptions) -> Artifact:
         import onnx
-        import tf2onnx
 
-        from modelport.convert.tf_graph import freeze, library_versions, trace
+        from modelport.convert.onnx_io import write_model
+        from modelport.convert.onnx_weights import convert_frozen
+        from modelport.convert.tf_graph import frozen_graph, library_versions, trace
 
         opset = check_opset(options.opset)
         traced = trace(model, spec)
         # Convert the canonical frozen graph (the .pb's bytes), not the live function: tf2onnx's
         # own freezing orders nodes by trace history, which would make the bytes vary run to run.
-        graph_def, _ = freeze(traced, model, lower_control_flow=False)
+        graph_def = frozen_graph(traced, model, lower_control_flow=False)  # shared, read only
         inputs = [f"{s.name}:0" for s in traced.input_signature]
         outputs = [f"{op}:0" for op in traced.output_ops]
         with _without_duplicate_merging(), _quiet_about_rewritten_ops():
-            proto, _ = tf2onnx.convert.from_graph_def(graph_def, input_names=inputs, output_names=outputs,
-                                                      opset=opset)
+            proto = convert_frozen(graph_def, inputs, outputs, opset)
         _rename_values(proto, {**dict(zip(inputs, (t.name for t in spec.inputs))),
                                **dict(zip(outputs, (t.name for t in spec.outputs)))})
         _order_outputs(proto, [t.name for t in spec.outputs])
         replace_unsupported_ops(proto.graph, opset)
         canonical_names(proto)
         proto.graph.doc_string = ""  # tf2onnx puts the traced function's per-process name here
-        onnx.checker.check_model(proto, full_check=True)
-        dest.write_bytes(proto.SerializeToString(deterministic=True))
+        details = {"opset": opset, "ir_version": proto.ir_version}
+        external = write_model(proto, dest)  # streamed: no second copy of the weights in memory
+        if external:
+            details["external_data"] = external
+        del proto
+        onnx.checker.check_model(str(dest), full_check=True)  # from the file: also > 2 GB
         return Artifact(
             path=dest, format=self.target, inputs=list(spec.inputs), outputs=list(spec.outputs),
-            details={"opset": opset, "ir_version": proto.ir_version},
+            details=details,
             producer=library_versions("tensorflow", "keras", "tf_keras", "tf2onnx", "onnx"),
         )
 

@@ -50,6 +50,11 @@ def trace(model: Any, spec: ModelSpec) -> TracedModel:
     return traced
 
 
+def forget(model: Any) -> None:
+    """Drop the model's trace and frozen graphs (a copy of every weight) once the targets are built."""
+    _TRACES.pop(model, None)
+
+
 def _trace(model: Any, spec: ModelSpec) -> TracedModel:
     from modelport.runtimes.keras_call import call
     from modelport.tfimport import import_tensorflow
@@ -120,17 +125,23 @@ def freeze(traced: TracedModel, model: Any, lower_control_flow: bool = True) -> 
     """Frozen GraphDef (variables folded into constants) and {const node name: Keras weight path}.
 
     ``lower_control_flow`` turns functional While/If into TF1 control-flow ops (what older TF
-    runtimes load); tf2onnx wants them functional."""
+    runtimes load); tf2onnx wants them functional. The caller gets its own copy to edit."""
+    graph_def = frozen_graph(traced, model, lower_control_flow)
+    copy = type(graph_def)()
+    copy.CopyFrom(graph_def)  # callers may edit their graph (the checkpoint converter does)
+    return copy, dict(traced.frozen[lower_control_flow][1])
+
+
+def frozen_graph(traced: TracedModel, model: Any, lower_control_flow: bool = True) -> Any:
+    """The cached frozen GraphDef itself, not a copy (a copy costs the weight bytes once more):
+    callers must not edit it."""
     if lower_control_flow not in traced.frozen:
         other = traced.frozen.get(not lower_control_flow)
         if other is not None and not _has_control_flow(other[0]):  # lowering changes nothing
             traced.frozen[lower_control_flow] = other
         else:
             traced.frozen[lower_control_flow] = _freeze(traced, model, lower_control_flow)
-    graph_def, const_to_weight = traced.frozen[lower_control_flow]
-    copy = type(graph_def)()
-    copy.CopyFrom(graph_def)  # callers may edit their graph (the checkpoint converter does)
-    return copy, dict(const_to_weight)
+    return traced.frozen[lower_control_flow][0]
 
 
 def _has_control_flow(graph_def: Any) -> bool:
@@ -144,8 +155,22 @@ def _freeze(traced: TracedModel, model: Any, lower_control_flow: bool) -> tuple[
     for external, internal in traced.concrete.graph.captures:
         if id(external) in by_handle:
             const_to_weight[internal.name.split(":")[0]] = by_handle[id(external)]
-    frozen = _variables_to_constants(traced.concrete, lower_control_flow)
-    return canonical_graph_def(frozen.graph.as_graph_def()), const_to_weight
+    from tensorflow.python.framework import convert_to_constants as cc
+
+    from modelport._memory import release
+
+    # convert_variables_to_constants_v2's own steps, less its last one: that one wraps the frozen
+    # GraphDef into a new function (importing every constant again) only for us to export it back
+    data = cc._FunctionConverterDataInEager(func=traced.concrete, lower_control_flow=lower_control_flow,
+                                            aggressive_inlining=False)
+    frozen, _ = cc._replace_variables_by_constants(converter_data=data)
+    del data
+    drop_variable_writes(frozen)  # before anything imports the graph (see _VARIABLE_WRITES)
+    release()  # freezing went through several copies of the weights
+    graph_def = canonical_graph_def(frozen)
+    del frozen
+    release()
+    return graph_def, const_to_weight
 
 
 # Ops that write a resource variable: in a frozen graph every variable is a constant, so a write
@@ -153,19 +178,6 @@ def _freeze(traced: TracedModel, model: Any, lower_control_flow: bool) -> tuple[
 # .../ReadVariableOp/resource"). Keras 3 RNNs with (recurrent_)dropout advance their dropout seed
 # generator's integer state on every call, training or not; the mask is unused at inference.
 _VARIABLE_WRITES = frozenset({"AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"})
-
-
-def _variables_to_constants(concrete: Any, lower_control_flow: bool) -> Any:
-    """``convert_variables_to_constants_v2`` with variable writes dropped between its two steps
-    (replacing variables by constants, then importing the result), where TF would refuse them.
-    Freezing means the state stays as saved; parity validation checks the outputs never read it."""
-    from tensorflow.python.framework import convert_to_constants as c2c
-
-    data = c2c._FunctionConverterDataInEager(func=concrete, lower_control_flow=lower_control_flow,
-                                             aggressive_inlining=False)
-    graph_def, converted_inputs = c2c._replace_variables_by_constants(converter_data=data)
-    drop_variable_writes(graph_def)
-    return c2c._construct_concrete_function(concrete, graph_def, converted_inputs)
 
 
 def drop_variable_writes(graph_def: Any) -> list[str]:
@@ -206,14 +218,23 @@ _VOLATILE_ATTRS = ("_has_manual_control_dependencies",)
 
 
 def canonical_graph_def(graph_def: Any) -> Any:
-    """Sort nodes (and function bodies) by name and drop volatile tracing hints, so the same model
+    """A copy with nodes (and function bodies) sorted by name, volatile tracing hints dropped, so the same model
     gives the same bytes: grappler's node order and those hints depend on what the process traced
     before. Node order carries no meaning in a GraphDef."""
     _drop_dangling_placeholders(graph_def)
-    _sort_nodes(graph_def.node)
-    for function in graph_def.library.function:
+    # a new GraphDef, nodes added in order: sorting in place would hold the graph three times over
+    # (protobuf frees a message's parts only with the whole message)
+    out = type(graph_def)()
+    for descriptor, value in graph_def.ListFields():
+        if descriptor.name != "node":
+            getattr(out, descriptor.name).CopyFrom(value)
+    for node in sorted(graph_def.node, key=lambda n: n.name):
+        copy = out.node.add()
+        copy.CopyFrom(node)
+        _drop_volatile(copy)
+    for function in out.library.function:
         _sort_nodes(function.node_def)
-    return graph_def
+    return out
 
 
 def _drop_dangling_placeholders(graph_def: Any) -> None:
@@ -235,11 +256,15 @@ def _sort_nodes(nodes: Any) -> None:
     copies = [type(n)() for n in ordered]
     for copy, node in zip(copies, ordered):
         copy.CopyFrom(node)
-        for key in _VOLATILE_ATTRS:
-            if key in copy.attr:
-                del copy.attr[key]
+        _drop_volatile(copy)
     del nodes[:]
     nodes.extend(copies)
+
+
+def _drop_volatile(node: Any) -> None:
+    for key in _VOLATILE_ATTRS:
+        if key in node.attr:
+            del node.attr[key]
 
 
 def _weight_path(weight: Any) -> str:

@@ -9,6 +9,10 @@ import numpy as np
 from modelport.runtimes.keras_call import call
 
 CHUNK = 4096  # rows per call: bounded memory on large validation sets
+# A Keras functional call keeps every layer's output until it returns: ResNet50 holds ~100 MB of
+# activations per 224x224 image. Rows per call are also bounded so a call sees at most this many
+# input values (three such images), which bounds those activations too.
+MAX_VALUES_PER_CALL = 1 << 19
 
 
 class KerasSession:
@@ -19,9 +23,11 @@ class KerasSession:
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         n = len(next(iter(inputs.values())))
+        per_row = sum(int(np.prod(np.shape(inputs[name])[1:])) for name in self.input_names)
+        chunk = max(1, min(CHUNK, MAX_VALUES_PER_CALL // max(per_row, 1)))
         parts: list[list[np.ndarray]] = []
-        for start in range(0, max(n, 1), CHUNK):
-            xs = [inputs[name][start:start + CHUNK] for name in self.input_names]
+        for start in range(0, max(n, 1), chunk):
+            xs = [inputs[name][start:start + chunk] for name in self.input_names]
             parts.append([np.asarray(r) for r in call(self.model, xs)])
         return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(self.output_names)}
 

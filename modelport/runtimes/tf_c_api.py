@@ -65,7 +65,9 @@ def binary() -> Path:
     tf = tensorflow_dir()
     assert tf is not None
     lib = tf / "libtensorflow_cc.so.2"
-    key = hashlib.sha256(SOURCE.read_bytes() + str(lib).encode() + str(lib.stat().st_size).encode()).hexdigest()[:16]
+    # compiled once per source and TensorFlow build (version, library path and size), then reused
+    key = hashlib.sha256(SOURCE.read_bytes() + _tf_version().encode() + str(lib).encode()
+                         + str(lib.stat().st_size).encode()).hexdigest()[:16]
     exe = cache_dir() / key / "tf_run"
     if exe.is_file():
         return exe
@@ -79,6 +81,15 @@ def binary() -> Path:
         raise RuntimeError(f"compiling {SOURCE.name} failed: {done.stderr.strip()[-2000:]}")
     os.replace(tmp, exe)
     return exe
+
+
+def _tf_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tensorflow")
+    except PackageNotFoundError:
+        return ""
 
 
 def write_tensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
@@ -133,19 +144,26 @@ class CApiSession:
         self._dtypes = {t.name: t.dtype for t in artifact.inputs}
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self.run_many([inputs])[0]
+
+    def run_many(self, batches: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+        """Every batch through one process: the library and the model load once, not per batch."""
         with tempfile.TemporaryDirectory(prefix="modelport-tfc-") as tmp:
-            src, dst = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
-            write_tensors(src, {self._feeds[k]: np.asarray(v, dtype=self._dtypes.get(k) or None)
-                                for k, v in inputs.items()})
+            sources = [Path(tmp) / f"in{i}.bin" for i in range(len(batches))]
+            targets = [Path(tmp) / f"out{i}.bin" for i in range(len(batches))]
+            for src, inputs in zip(sources, batches):
+                write_tensors(src, {self._feeds[k]: np.asarray(v, dtype=self._dtypes.get(k) or None)
+                                    for k, v in inputs.items()})
             names = list(self._fetches)
             env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-            done = subprocess.run([str(self._exe), self._kind, self._path, self._tag, str(src), str(dst),
-                                   *[self._fetches[n] for n in names]], capture_output=True, text=True, env=env)
+            done = subprocess.run([str(self._exe), self._kind, self._path, self._tag, ",".join(map(str, sources)),
+                                   ",".join(map(str, targets)), *[self._fetches[n] for n in names]],
+                                  capture_output=True, text=True, env=env)
             if done.returncode != 0:
                 last = [line for line in done.stderr.strip().splitlines() if line.startswith("tf_run:")]
                 raise RuntimeError((last or done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1])
-            raw = read_tensors(dst)
-        return {n: raw[self._fetches[n]].copy() for n in names}
+            results = [read_tensors(dst) for dst in targets]
+        return [{n: raw[self._fetches[n]].copy() for n in names} for raw in results]
 
 
 def cannot_run(artifact: Any) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from modelport._memory import release
 from modelport.errors import stage
 from modelport.validators import runtimes as rt
 from modelport.validators.compare import compare
@@ -69,8 +70,9 @@ def run_artifact(planned: rt.Planned, cases: list[Case], expected: list[dict[str
     actual: list[dict[str, np.ndarray]] = []
     start = time.perf_counter()
     try:
-        for case in cases:
-            outs = session.run(case.inputs)
+        run_many = getattr(session, "run_many", None)  # runtimes outside Python: one launch for all cases
+        every = run_many([c.inputs for c in cases]) if callable(run_many) else (session.run(c.inputs) for c in cases)
+        for outs in every:
             missing = [t.name for t in artifact.outputs if t.name not in outs] or \
                       [k for k in expected[0] if k not in outs]
             if missing:
@@ -84,6 +86,8 @@ def run_artifact(planned: rt.Planned, cases: list[Case], expected: list[dict[str
         close = getattr(session, "close", None)
         if callable(close):
             close()
+        del session
+        release()  # this runtime's memory goes back before the next runtime loads
     result.run_seconds = time.perf_counter() - start
     for name in expected[0]:
         bound = tolerance.bound(name, artifact.format)

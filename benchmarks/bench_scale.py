@@ -1,0 +1,240 @@
+"""Issue 10's numbers: memory and time as the model grows (MobileNetV2, ResNet50, VGG16, > 2 GB).
+
+    python benchmarks/bench_scale.py [--only time,memory,big] [--rounds 3] [--work DIR] [--json out.json]
+                                     [--limit-gb 9]
+
+Every measurement is one subprocess; its peak RSS is that of the whole process tree (the TF C API
+runner and the JVMs that validation starts count), sampled every 50 ms from /proc, and the tree is
+killed when it passes ``--limit-gb`` (the machine is shared). Models are built once into ``--work``
+(keras.applications, weights=None, then non-trivial weights: see ``_scale_models.py``).
+
+1. time: ``modelport convert --no-validate`` against ``python -m tf2onnx.convert`` on the same file,
+   interleaved round by round; medians and ratios. MobileNetV2 (α 0.35, 96²) to
+   pb,ckpt,savedmodel,onnx ≤ 1.1× tf2onnx (onnx only); ResNet50 → onnx ≤ 1.0× tf2onnx.
+2. memory: ``modelport convert --to all`` WITH validation: peak ≤ 1.5 GB + 4× the weight bytes
+   (ResNet50 ≤ 2.5 GB; VGG16 ≤ 4 GB).
+3. big: a model whose weights pass protobuf's 2 GB converts to onnx (external data), savedmodel and
+   ckpt; ``pb`` is refused up front. Run only when asked (``--only big``) and ``free`` shows 16 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GB = 1e9
+MODELS = {"mobilenetv2": "MobileNetV2 (alpha 0.35, 96x96)", "resnet50": "ResNet50", "vgg16": "VGG16",
+          "big": "2 x Dense(16384), 2.15 GB"}
+
+
+@dataclass
+class Run:
+    label: str
+    seconds: float
+    peak_gb: float
+    returncode: int
+    killed: bool
+    tail: str
+
+
+def tree_rss_kb(root: int) -> int:
+    """RSS of ``root`` and every descendant (threads are not processes: counted once)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+        except OSError:
+            pass
+    return total
+
+
+def run(label: str, cmd: list[str], cwd: Path, limit_gb: float) -> Run:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        peak, killed = 0, False
+        while p.poll() is None:
+            rss = tree_rss_kb(p.pid)
+            peak = max(peak, rss)
+            if rss > limit_gb * 1e6:
+                killed = True
+                os.killpg(p.pid, 9)  # the session this run started, nothing else
+                p.wait()
+                break
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        err.seek(0)
+        tail = " | ".join(err.read().decode(errors="replace").strip().splitlines()[-3:])[-400:]
+    result = Run(label, round(seconds, 2), round(peak * 1e3 / GB, 3), p.returncode, killed, tail)
+    print(f"  {label}: {result.seconds:.1f} s, peak {result.peak_gb:.2f} GB, exit {result.returncode}"
+          + (" (KILLED by the watchdog)" if killed else "") + (f" [{tail}]" if result.returncode else ""),
+          flush=True)
+    return result
+
+
+def available_gb() -> float:
+    with open("/proc/meminfo") as f:
+        info = {line.split(":")[0]: int(line.split()[1]) for line in f}
+    return info["MemAvailable"] * 1e3 / GB
+
+
+def wait_for_memory(need_gb: float, max_wait_s: float = 600) -> bool:
+    deadline = time.time() + max_wait_s
+    while available_gb() < need_gb:
+        if time.time() > deadline:
+            return False
+        print(f"  waiting: {available_gb():.1f} GB available, {need_gb} GB wanted", flush=True)
+        time.sleep(15)
+    return True
+
+
+def build(name: str, work: Path, limit_gb: float) -> tuple[Path, int]:
+    path = work / f"{name}.h5"
+    info = work / f"{name}.txt"
+    if not (path.exists() and info.exists()):
+        r = run(f"build {name}", [sys.executable, str(ROOT / "benchmarks" / "_scale_models.py"), name, str(path)],
+                work, limit_gb)
+        if r.returncode != 0:
+            raise SystemExit(f"building {name} failed: {r.tail}")
+        info.write_text(subprocess.run([sys.executable, "-c", _WEIGHT_BYTES, str(path)], capture_output=True,
+                                       text=True, check=True).stdout)
+    return path, int(info.read_text().split()[0])
+
+
+_WEIGHT_BYTES = """
+import sys, h5py
+total = 0
+def visit(name, obj):
+    global total
+    if isinstance(obj, h5py.Dataset) and not name.startswith("optimizer_weights"):
+        total += obj.size * obj.dtype.itemsize
+with h5py.File(sys.argv[1], "r") as f:
+    f.visititems(visit)
+print(total)
+"""
+
+
+def modelport(model: Path, out: Path, to: str, validate: bool) -> list[str]:
+    return [sys.executable, "-m", "modelport", "convert", str(model), "--to", to, "-o", str(out), "--force",
+            *([] if validate else ["--no-validate"])]
+
+
+def tf2onnx(model: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "tf2onnx.convert", "--keras", str(model), "--output", str(out)]
+
+
+def median(runs: list[Run]) -> float | None:
+    ok = [r.seconds for r in runs if r.returncode == 0]
+    return round(statistics.median(ok), 2) if ok else None
+
+
+def time_section(work: Path, rounds: dict[str, int], limit_gb: float) -> list[dict]:
+    rows = []
+    for name, targets, goal in (("mobilenetv2", "pb,ckpt,savedmodel,onnx", 1.1), ("resnet50", "onnx", 1.0)):
+        model, weight_bytes = build(name, work, limit_gb)
+        print(f"time: {MODELS[name]} -> {targets} vs tf2onnx (onnx), {rounds[name]} interleaved rounds", flush=True)
+        ours, theirs = [], []
+        for i in range(rounds[name]):
+            wait_for_memory(12)
+            theirs.append(run(f"tf2onnx #{i + 1}", tf2onnx(model, work / f"{name}.tf2onnx.onnx"), work, limit_gb))
+            wait_for_memory(12)
+            ours.append(run(f"modelport #{i + 1}", modelport(model, work / f"{name}-out", targets, False), work,
+                            limit_gb))
+        a, b = median(ours), median(theirs)
+        ratio = round(a / b, 3) if a and b else None
+        rows.append({"section": "time", "model": name, "targets": targets, "weight_bytes": weight_bytes,
+                     "modelport_median_s": a, "tf2onnx_median_s": b, "ratio": ratio, "goal_ratio": goal,
+                     "pass": ratio is not None and ratio <= goal,
+                     "modelport_peak_gb": max(r.peak_gb for r in ours), "tf2onnx_peak_gb": max(r.peak_gb for r in theirs),
+                     "runs": [asdict(r) for r in ours + theirs]})
+        print(f"  => median {a} s vs {b} s = {ratio}x (goal <= {goal}x)", flush=True)
+    return rows
+
+
+def memory_section(work: Path, names: list[str], limit_gb: float) -> list[dict]:
+    rows = []
+    for name in names:
+        model, weight_bytes = build(name, work, limit_gb)
+        budget = 1.5 + 4 * weight_bytes / GB
+        goal = {"resnet50": 2.5, "vgg16": 4.0}.get(name, budget)
+        print(f"memory: {MODELS[name]} ({weight_bytes / 1e6:.0f} MB of weights) --to all with validation; "
+              f"budget {budget:.2f} GB, goal {min(goal, budget):.2f} GB", flush=True)
+        wait_for_memory(12)
+        r = run("modelport --to all", modelport(model, work / f"{name}-all", "all", True), work, limit_gb)
+        rows.append({"section": "memory", "model": name, "weight_bytes": weight_bytes, "budget_gb": round(budget, 3),
+                     "goal_gb": goal, "peak_gb": r.peak_gb, "seconds": r.seconds, "exit": r.returncode,
+                     "pass": r.returncode == 0 and r.peak_gb <= min(goal, budget), "run": asdict(r)})
+        if r.returncode != 0:  # how far the conversion alone gets
+            wait_for_memory(12)
+            r = run("modelport --to all --no-validate", modelport(model, work / f"{name}-all", "all", False), work,
+                    limit_gb)
+            rows.append({"section": "memory (conversion only)", "model": name, "weight_bytes": weight_bytes,
+                         "budget_gb": round(budget, 3), "peak_gb": r.peak_gb, "seconds": r.seconds,
+                         "exit": r.returncode, "pass": r.returncode == 0 and r.peak_gb <= budget, "run": asdict(r)})
+    return rows
+
+
+def big_section(work: Path) -> list[dict]:
+    if available_gb() < 16:
+        print(f"big: NOT MEASURED ({available_gb():.1f} GB available, 16 GB wanted)", flush=True)
+        return [{"section": "big", "measured": False, "available_gb": round(available_gb(), 1)}]
+    model, weight_bytes = build("big", work, 12)
+    rows = []
+    for to in ("pb", "onnx,savedmodel,ckpt"):
+        r = run(f"--to {to}", modelport(model, work / f"big-{to.replace(',', '_')}", to, True), work, 12)
+        rows.append({"section": "big", "targets": to, "weight_bytes": weight_bytes, "exit": r.returncode,
+                     "peak_gb": r.peak_gb, "seconds": r.seconds, "message": r.tail,
+                     "budget_gb": round(1.5 + 4 * weight_bytes / GB, 2)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="time,memory", help="time, memory, big (comma separated)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds for MobileNetV2 timing")
+    parser.add_argument("--resnet-rounds", type=int, default=2, help="interleaved rounds for ResNet50 timing")
+    parser.add_argument("--models", default="mobilenetv2,resnet50,vgg16", help="models of the memory section")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "modelport-bench-scale")
+    parser.add_argument("--limit-gb", type=float, default=9.0, help="kill a run whose process tree passes this")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    sections = args.only.split(",")
+    rows: list[dict] = []
+    if "time" in sections:
+        rows += time_section(args.work, {"mobilenetv2": args.rounds, "resnet50": args.resnet_rounds}, args.limit_gb)
+    if "memory" in sections:
+        rows += memory_section(args.work, args.models.split(","), args.limit_gb)
+    if "big" in sections:
+        rows += big_section(args.work)
+    print(json.dumps([{k: v for k, v in r.items() if k not in ("runs", "run")} for r in rows], indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    sys.exit(0 if all(r.get("pass", True) for r in rows) else 1)
+
+
+if __name__ == "__main__":
+    main()

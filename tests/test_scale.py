@@ -1,0 +1,152 @@
+"""Issue 10: ONNX conversion keeps the weights out of tf2onnx's TensorFlow half and folds what it
+wraps around them; the ONNX file is written without a second copy (external data past 2 GB); a
+frozen .pb past protobuf's limit is refused up front; progress has real steps and totals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import seeded_inputs
+
+from fixtures import FIXTURES
+from modelport.convert import get
+from modelport.convert.base import ExportOptions
+from modelport.convert.onnx_weights import LARGE_CONST_BYTES, is_weight
+from modelport.runtimes import open_session
+from modelport.runtimes.keras import session_for
+
+
+@pytest.mark.parametrize("name", ["cnn", "batchnorm"])
+def test_weights_bypass_tf2onnx_and_are_folded(name, loaded_fixture, tmp_path, monkeypatch):
+    import onnx
+    import tf2onnx
+
+    from modelport.convert.tf_graph import frozen_graph, trace
+
+    loaded = loaded_fixture(name)
+    frozen = frozen_graph(trace(loaded.model, loaded.spec), loaded.model, lower_control_flow=False)
+    weights = {n.name for n in frozen.node if is_weight(n)}
+    assert weights, "the fixture has weights above the threshold"
+    seen = []
+    original = tf2onnx.convert.from_graph_def
+    monkeypatch.setattr(tf2onnx.convert, "from_graph_def", lambda graph_def, **kw: seen.append(graph_def) or
+                        original(graph_def, **kw))
+    artifact = get("onnx").export(loaded.model, loaded.spec, tmp_path / f"{name}.onnx", ExportOptions())
+
+    handed = {n.name: n for n in seen[0].node}
+    assert not [n.name for n in handed.values() if n.op == "Const" and is_weight(n)]  # no weight went in
+    assert all(handed[w].op == "Placeholder" for w in weights)
+    model = onnx.load(str(artifact.path))
+    assert [i.name for i in model.graph.input] == [t.name for t in loaded.spec.inputs]  # weights came back
+    assert sum(len(t.raw_data) for t in model.graph.initializer) >= LARGE_CONST_BYTES
+    initializers = {t.name for t in model.graph.initializer}
+    # everything computable from weights alone was folded: no Transpose of a kernel, no batch-norm
+    # arithmetic left for the runtime
+    on_weights_only = [f"{n.op_type}({', '.join(n.input)})" for n in model.graph.node
+                       if n.input and all(i in initializers for i in n.input)]
+    assert on_weights_only == []
+    keras_session, onnx_session = session_for(loaded.model, loaded.spec), open_session("onnxruntime", artifact)
+    x = seeded_inputs(loaded.spec, 7, seed=3)
+    want, got = keras_session.run(x), onnx_session.run(x)
+    for key in want:
+        assert np.max(np.abs(got[key] - want[key])) <= 1e-5
+        assert np.std(want[key]) > 1e-3  # the comparison means something: outputs vary with inputs
+
+
+def _tiny_model(n: int = 64):
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w = numpy_helper.from_array(rng.standard_normal((n, n)).astype("float32"), "w")
+    b = numpy_helper.from_array(rng.standard_normal(n).astype("float32"), "b")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Add", ["h", "b"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", n])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", n])], [w, b], doc_string="d")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="t")
+    model.metadata_props.add(key="k", value="v")  # a field after the graph's
+    return model
+
+
+def test_streamed_write_is_the_deterministic_serialisation(tmp_path, monkeypatch):
+    import onnxruntime as ort
+
+    from modelport.convert import onnx_io
+
+    model = _tiny_model()
+    assert onnx_io.write_model(model, tmp_path / "a.onnx") is None
+    assert (tmp_path / "a.onnx").read_bytes() == model.SerializeToString(deterministic=True)
+    # past the protobuf limit (lowered here): external data beside the model, same numbers
+    monkeypatch.setattr(onnx_io, "PROTOBUF_LIMIT", 1000)
+    monkeypatch.setattr(onnx_io, "_HEADROOM", 0)
+    assert onnx_io.write_model(model, tmp_path / "b.onnx") == "b.onnx.data"
+    assert (tmp_path / "b.onnx.data").stat().st_size >= 64 * 64 * 4
+    assert (tmp_path / "b.onnx").stat().st_size < 4096
+    x = np.random.default_rng(1).standard_normal((3, 64)).astype("float32")
+    ya, yb = (ort.InferenceSession(str(tmp_path / f), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+              for f in ("a.onnx", "b.onnx"))
+    np.testing.assert_array_equal(ya, yb)
+
+
+@pytest.mark.parametrize("name", list(FIXTURES))
+def test_weight_bytes_from_config_match_keras(name, loaded_fixture):
+    from modelport.analyze.weight_bytes import weight_bytes
+
+    loaded = loaded_fixture(name)
+    assert weight_bytes(loaded.spec) == sum(int(np.prod(w.shape)) * 4 for w in loaded.model.weights)
+
+
+def test_pb_refused_up_front_past_two_gigabytes():
+    from modelport.analyze import analyze
+    from modelport.cli._reporting import skipped_by_class
+    from modelport.spec import LayerSpec, ModelSpec, TensorSpec
+
+    def spec(width: int) -> ModelSpec:
+        layers = [LayerSpec("x", "InputLayer", {"batch_shape": [None, width]}),
+                  LayerSpec("wide1", "Dense", {"units": width}, ("x",)),
+                  LayerSpec("wide2", "Dense", {"units": width}, ("wide1",))]
+        return ModelSpec("big.keras", "zip", "Functional", layers, [TensorSpec("x", (None, width))],
+                         [TensorSpec("wide2", (None, width))])
+
+    big = analyze(spec(16384), ["pb", "onnx", "savedmodel", "ckpt"])  # 2 x 16384^2 float32 = 2.15 GB
+    assert not big.ok_for("pb") and big.ok_for("onnx") and big.ok_for("savedmodel") and big.ok_for("ckpt")
+    line = skipped_by_class(big.unsupported("pb"))
+    assert "2.15 GB" in line and "savedmodel" in line and "onnx" in line
+    assert analyze(spec(16000), ["pb"]).ok_for("pb")  # 2.05e9 bytes: still under 2 GiB
+
+
+def test_progress_names_steps_with_totals(fixture_file, tmp_path):
+    import modelport
+
+    calls = []
+    modelport.convert(fixture_file("mlp"), to="pb,onnx", out_dir=tmp_path / "out", validate=False,
+                      progress=lambda step, done, total: calls.append((step, done, total)))
+    assert calls == [("loading mlp.keras", 0, 3), ("converting to pb", 1, 3), ("converting to onnx", 2, 3)]
+
+
+def test_skipped_targets_summarised_per_layer_class():
+    from modelport.cli._reporting import skipped_by_class
+    from modelport.convert.base import UNSUPPORTED, Finding
+
+    findings = [Finding("pmml", f"conv{i}", "Conv2D", UNSUPPORTED, reason="no convolution in PMML") for i in range(53)]
+    findings.append(Finding("pmml", "gap", "GlobalAveragePooling2D", UNSUPPORTED, reason="no pooling in PMML"))
+    assert skipped_by_class(findings) == ("53 Conv2D layers — no convolution in PMML; "
+                                          "1 GlobalAveragePooling2D layer — no pooling in PMML")
+
+
+def test_runtimes_outside_python_run_every_batch_in_one_launch(fixture_file, loaded_fixture, tmp_path):
+    """The TF C API program and the plain JVM start once per artifact, not once per batch, and give
+    what one launch per batch gives."""
+    import modelport
+    from modelport.runtimes import java, tf_c_api
+
+    result = modelport.convert(fixture_file("mlp"), to="pb,pmml", out_dir=tmp_path / "out", validate=False)
+    spec = loaded_fixture("mlp").spec
+    batches = [seeded_inputs(spec, n, seed=n) for n in (1, 7)]
+    for artifact in result.artifacts:
+        session = (tf_c_api if artifact.format == "pb" else java).load(artifact)
+        together = session.run_many(batches)
+        for batch, joint in zip(batches, together):
+            alone = session.run(batch)
+            assert set(joint) == set(alone) == {"probs"}
+            np.testing.assert_array_equal(joint["probs"], alone["probs"])
