@@ -55,7 +55,8 @@ def runnable_blocks(text: str) -> list[tuple[str, str]]:
 
 
 def _setup(folder: Path) -> None:
-    """The files every document may use, built from the fixtures (one child process, no TF here)."""
+    """The files every document may use, built from the fixtures (one child process, no TF here):
+    model.h5/model.keras (the mlp fixture), model.json + weights.h5, layers.py, data.parquet (rows for the mlp)."""
     script = f"""
 import shutil, sys
 from pathlib import Path
@@ -71,6 +72,9 @@ out = tf_keras.layers.Dense(2, activation="tanh", name="action")(tf_keras.layers
 net = tf_keras.Model(inp, out)
 (folder / "model.json").write_text(net.to_json())
 net.save_weights(str(folder / "weights.h5"))
+import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+rows = np.random.default_rng(0).normal(size=(200, 8)).astype("float32")  # the mlp's input 'features'
+pq.write_table(pa.table({{"id": np.arange(200), "features": list(rows)}}), folder / "data.parquet")
 """
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, env=_env(), timeout=300)
     (folder / "layers.py").write_text(LAYERS_PY)

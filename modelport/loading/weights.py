@@ -121,8 +121,9 @@ def assign_by_name(
                 f"layer '{layer.name}' has {len(targets)} weights but the file holds {len(values)}",
                 "the architecture and the weights do not belong together",
             )
+        sources: tuple[str, ...] = ()
         if len(names) != len(values):  # an era conversion merged or split arrays: name them by layer
-            names = [f"{layer.name}/#{i}" for i in range(len(values))]
+            names, sources = [f"{layer.name}/#{i}" for i in range(len(values))], tuple(names)
         for var, value, name in zip(targets, values, names, strict=True):
             if tuple(var.shape) != tuple(value.shape):
                 raise BadInputError(
@@ -131,7 +132,7 @@ def assign_by_name(
                     "the architecture and the weights do not belong together",
                 )
             var.assign(value)
-            assignments.append(Assignment(layer.name, name, var, value))
+            assignments.append(Assignment(layer.name, name, var, value, sources))
     if remaining:
         raise BadInputError(
             f"weights for layers {', '.join(sorted(remaining))} found no layer in the model (no silent partial load)",
@@ -149,6 +150,7 @@ class Assignment:
     stored_name: str  # "<layer>/<weight name>" as in the file
     variable: Any
     value: Any
+    sources: tuple[str, ...] = ()  # when an era conversion merged arrays: every stored array of the layer
 
 
 def _var_name(var: Any) -> str:

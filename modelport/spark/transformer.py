@@ -32,10 +32,11 @@ class ModelportTransformer(Transformer, DefaultParamsReadable, DefaultParamsWrit
 
     def _transform(self, dataset: Any) -> Any:
         from modelport.errors import BadInputError
-        from modelport.spark import score
+        from modelport.spark.routes import choose
+        from modelport.spark.scoring import score_dataframe
 
         if not self.isDefined(self.artifacts):
             raise BadInputError("ModelportTransformer needs artifacts=", "pass the output directory of `modelport convert`")
         via = self.getOrDefault(self.via) if self.isDefined(self.via) else None
         names = self.getOrDefault(self.featureNames) if self.isDefined(self.featureNames) else None
-        return score(dataset, self.getOrDefault(self.artifacts), via=via, feature_names=names)
+        return score_dataframe(dataset, choose(self.getOrDefault(self.artifacts), via), feature_names=names).df

@@ -471,6 +471,8 @@ def _dynamic(findings: list, problem: Exception) -> tuple[list, None]:
     from modelport.convert.base import UNSUPPORTED
     from modelport.convert.pmml import unrolled_rules
 
+    if any(not f.ok and "fixed input shape" in (f.reason or "") for f in findings):
+        return findings, None  # the dynamic input itself is named (rules.check_inputs): one finding, not one per layer
     unrolled = [f for f in findings if f.class_name in unrolled_rules.CLASSES and f.ok]
     out = [dc_replace(f, verdict=UNSUPPORTED, rule=None,
                       reason=f"{f.class_name}: unrolling needs a fixed length ({problem})",

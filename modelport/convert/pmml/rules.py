@@ -6,27 +6,16 @@ from typing import Any
 
 from modelport.convert.base import NATIVE, REWRITE, UNSUPPORTED, Finding
 from modelport.convert.pmml import unrolled_rules
+from modelport.convert.pmml.activation_rules import (  # noqa: F401  (re-exported)
+    NATIVE_ACTIVATIONS,
+    REWRITE_ACTIVATIONS,
+    activation_name,
+    activation_verdict,
+)
 from modelport.spec import LayerSpec, ModelSpec
 
 TARGET = "pmml"
 OTHER_TARGETS = "use onnx or savedmodel"
-
-NATIVE_ACTIVATIONS = {"linear", "relu", "sigmoid", "tanh", "softmax", "softsign", "exponential"}
-REWRITE_ACTIVATIONS = {
-    "leaky_relu": "leaky-relu-split",
-    "relu6": "relu6-split",
-    "hard_sigmoid": "hard-sigmoid-split",
-    "hard_silu": "hard-silu-product",
-    "hard_swish": "hard-silu-product",
-    "elu": "elu-split",
-    "selu": "selu-split",
-    "silu": "silu-product",
-    "swish": "silu-product",
-    "gelu": "gelu-chain",  # exact gelu: MiningModel modelChain with stdNormalCDF
-    "gelu_tanh": "gelu-tanh-product",
-    "mish": "mish-product",
-    "softplus": "softplus-chain",  # MiningModel modelChain with ln1p/exp
-}
 
 NOOP_LAYERS = {
     "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
@@ -70,30 +59,6 @@ def known_classes() -> set[str]:
     Convolution and pooling classes are judged by name pattern, so they are not listed here."""
     return (NATIVE_LAYERS | NOOP_LAYERS | set(REWRITE_LAYERS) | RECURRENT | ATTENTION | CODE_LAYERS
             | NESTED_MODELS | NAMED_LAYERS | unrolled_rules.RNN | {"Bidirectional", "TimeDistributed", "RepeatVector"})
-
-
-def activation_name(value: Any) -> str | None:
-    """The activation's name from any era's config (string, or a serialized function dict)."""
-    if value is None:
-        return "linear"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        inner = value.get("config")
-        if isinstance(inner, str):
-            return inner
-        if isinstance(inner, dict) and isinstance(inner.get("name"), str):
-            return inner["name"]
-        return value.get("class_name")
-    return None
-
-
-def activation_verdict(name: str | None) -> tuple[str, str | None]:
-    if name in NATIVE_ACTIVATIONS:
-        return NATIVE, None
-    if name in REWRITE_ACTIVATIONS:
-        return REWRITE, REWRITE_ACTIVATIONS[name]
-    return UNSUPPORTED, None
 
 
 def _finding(layer: LayerSpec, verdict: str, rule=None, reason=None, hint=None) -> Finding:
@@ -162,7 +127,7 @@ def check_layer(layer: LayerSpec, by_name: dict[str, LayerSpec], spec_inputs: di
             return _unsupported(layer, "only channels_last pooling is supported")
         return _finding(layer, REWRITE, REWRITE_LAYERS[cls])
     if cls in unrolled_rules.CLASSES:
-        return unrolled_rules.check_layer(layer)
+        return unrolled_rules.check_layer(layer, outer_check=check_layer)
     if cls == "Masking":  # judged with its consumers in check()
         return _finding(layer, REWRITE, "masking-threshold-gate")
     if cls in RECURRENT:
@@ -194,9 +159,11 @@ def check_inputs(spec: ModelSpec) -> dict[str, Finding]:
     for t in spec.inputs:
         if any(d is None for d in t.shape[1:]):
             layer = next((la for la in spec.layers if la.name == t.name), LayerSpec(t.name, "InputLayer"))
+            time_axis_only = len(t.shape) >= 3 and t.shape[1] is None and None not in t.shape[2:]
             out[t.name] = _unsupported(
                 layer, f"pmml needs a fixed input shape; input '{t.name}' has shape {list(t.shape)}",
-                "rebuild the model with a fixed input shape, or use onnx or savedmodel")
+                ("pass --sequence-length N (the number of time steps), " if time_axis_only else "")
+                + "rebuild the model with a fixed input shape, or use onnx or savedmodel")
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelport.convert.base import REWRITE, UNSUPPORTED, Finding
+from modelport.convert.pmml.activation_rules import activation_name, activation_verdict
 from modelport.spec import LayerSpec
 
 CONV = {"Conv1D", "Conv2D", "Convolution1D", "Convolution2D"}
@@ -33,8 +34,6 @@ def _finding(layer: LayerSpec, verdict: str, rule: str | None = None, reason: st
 
 
 def _activation_problem(*names: Any) -> str | None:
-    from modelport.convert.pmml.rules import activation_name, activation_verdict
-
     for value in names:
         name = activation_name(value)
         if activation_verdict(name)[0] == UNSUPPORTED or name in ("gelu", "softplus"):
@@ -52,10 +51,19 @@ def _rnn_problem(cfg: dict[str, Any]) -> str | None:
     return _activation_problem(cfg.get("activation", "tanh"), cfg.get("recurrent_activation", "sigmoid"))
 
 
+def _inner_layer(cfg: dict[str, Any]) -> dict[str, Any]:
+    """A wrapper's (Bidirectional, TimeDistributed) inner layer, read defensively: configs are untrusted."""
+    inner = cfg.get("layer")
+    inner = inner if isinstance(inner, dict) else {}
+    config = inner.get("config")
+    return {**inner, "config": config if isinstance(config, dict) else {}}
+
+
 MAX_NESTING = 8  # nested Sequential models deeper than this are refused (a hostile config stays cheap)
 
 
-def check_layer(layer: LayerSpec, depth: int = 0) -> Finding:
+def check_layer(layer: LayerSpec, depth: int = 0, *, outer_check: Any = None) -> Finding:
+    """``outer_check(layer, by_name)`` judges the plain layers inside a nested Sequential (rules.check_layer)."""
     cls, cfg = layer.class_name, layer.config
     if cfg.get("data_format", "channels_last") not in ("channels_last", None):
         return _finding(layer, UNSUPPORTED, reason="only channels_last layouts are unrolled")
@@ -77,8 +85,8 @@ def check_layer(layer: LayerSpec, depth: int = 0) -> Finding:
         problem = _rnn_problem(cfg)
         return _finding(layer, UNSUPPORTED, reason=problem) if problem else _finding(layer, REWRITE, f"{cls.lower()}-unroll")
     if cls == "Bidirectional":
-        inner = cfg.get("layer", {})
-        inner_cls, inner_cfg = inner.get("class_name"), inner.get("config", {})
+        inner = _inner_layer(cfg)
+        inner_cls, inner_cfg = inner.get("class_name"), inner["config"]
         if inner_cls not in RNN:
             return _finding(layer, UNSUPPORTED, reason=f"Bidirectional({inner_cls}) is not unrolled")
         if cfg.get("merge_mode", "concat") not in ("concat", "sum", "ave", "mul"):
@@ -86,16 +94,14 @@ def check_layer(layer: LayerSpec, depth: int = 0) -> Finding:
         problem = _rnn_problem(inner_cfg)
         return _finding(layer, UNSUPPORTED, reason=problem) if problem else _finding(layer, REWRITE, "bidirectional-unroll")
     if cls == "TimeDistributed":
-        inner = cfg.get("layer", {})
+        inner = _inner_layer(cfg)
         if inner.get("class_name") != "Dense":
             return _finding(layer, UNSUPPORTED, reason=f"TimeDistributed({inner.get('class_name')}) is not unrolled")
-        problem = _activation_problem(inner.get("config", {}).get("activation"))
+        problem = _activation_problem(inner["config"].get("activation"))
         return _finding(layer, UNSUPPORTED, reason=problem) if problem else _finding(layer, REWRITE, "time-distributed-unroll")
     if cls == "RepeatVector":
         return _finding(layer, REWRITE, "repeat-vector-copy")
     if cls == "Sequential":
-        from modelport.convert.pmml.rules import check_layer as outer_check
-
         if depth >= MAX_NESTING:
             return _finding(layer, UNSUPPORTED, reason=f"models nested more than {MAX_NESTING} deep")
         raw_layers = cfg.get("layers", [])
@@ -105,7 +111,8 @@ def check_layer(layer: LayerSpec, depth: int = 0) -> Finding:
             inner = LayerSpec(str(raw.get("config", {}).get("name")), str(raw.get("class_name")), raw.get("config", {}))
             if inner.class_name == "InputLayer":
                 continue
-            f = check_layer(inner, depth + 1) if inner.class_name == "Sequential" else outer_check(inner, {})
+            f = (check_layer(inner, depth + 1, outer_check=outer_check) if inner.class_name == "Sequential"
+                 else outer_check(inner, {}))
             if not f.ok:
                 return _finding(layer, UNSUPPORTED, reason=f"inner layer '{inner.name}': {f.reason}")
         return _finding(layer, REWRITE, "nested-sequential-flatten")
