@@ -384,9 +384,6 @@ def validate(model: str | Path, artifacts: str | Path | Sequence[str | Path], **
 
 
 def gate(dir_or_manifest: str | Path, **kwargs: Any) -> Any:
-    import importlib
+    from modelport.gate import run_gate
 
-    module = importlib.import_module("modelport.gate")
-    # loading the submodule rebinds the package's `gate` to it: keep `modelport.gate` this function
-    importlib.import_module("modelport").gate = gate
-    return module.run_gate(dir_or_manifest, **kwargs)
+    return run_gate(dir_or_manifest, **kwargs)

@@ -9,6 +9,8 @@ Exit codes via the error family: 0 pass, 1 fail (ParityError), 2 bad input.
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -169,3 +171,15 @@ def _rel(path: Path, base: Path) -> str:
 def run_gate(dir_or_manifest: str | Path, **kwargs: Any) -> ParityReport:
     """``api.gate`` entry point: the same as ``gate``."""
     return gate(dir_or_manifest, **kwargs)
+
+
+class _CallableModule(types.ModuleType):
+    """``modelport.gate`` is both this module and the public ``gate()`` function: importing the module
+    (``from modelport.gate import gate``, as the CLI does) binds its name on ``modelport``, shadowing
+    the lazy attribute, so calling the module runs the gate."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ParityReport:
+        return gate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
