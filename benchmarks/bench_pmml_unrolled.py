@@ -52,8 +52,9 @@ def main() -> None:
     from modelport.api import convert
     from modelport.convert.base import ExportOptions
     from modelport.convert.pmml import PmmlConverter
-    from modelport.convert.pmml.budget import estimate, human
+    from modelport.convert.pmml.budget import estimate
     from modelport.runtimes import open_session
+    from modelport.units import human_size
 
     print("| model | est. size | document | export s | export peak memory | JPMML rows/s | PMML4S rows/s | ONNX Runtime rows/s |")
     print("|---|---|---|---|---|---|---|---|")
@@ -79,7 +80,7 @@ def main() -> None:
             for runtime, fmt in (("jpmml", "pmml"), ("pmml4s", "pmml"), ("onnxruntime", "onnx")):
                 session = open_session(runtime, arts[fmt])
                 speeds.append(rate(lambda n, s=session, k=t.name, v=x: s.run({k: v[:n]}), args.rows))
-            print(f"| {name} | {human(estimate(loaded.spec).bytes)} | {human(size)} | {write_s:.2f} | {human(peak)} | "
+            print(f"| {name} | {human_size(estimate(loaded.spec).bytes)} | {human_size(size)} | {write_s:.2f} | {human_size(peak)} | "
                   f"{speeds[0]:,.0f} | {speeds[1]:,.0f} | {speeds[2]:,.0f} |", flush=True)
 
 

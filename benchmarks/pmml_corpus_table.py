@@ -26,8 +26,8 @@ def row(corpus: Path, name: str, out: Path) -> str:
     from modelport.api import LoadOptions
     from modelport.convert.base import ExportOptions
     from modelport.convert.pmml import PmmlConverter
-    from modelport.convert.pmml.budget import human
     from modelport.runtimes import open_session
+    from modelport.units import human_size
 
     path = corpus / name
     options = LoadOptions(architecture=corpus / "ddpg_torcs_actor.json") if name.startswith("ddpg") else LoadOptions()
@@ -36,7 +36,7 @@ def row(corpus: Path, name: str, out: Path) -> str:
     except Exception as e:  # noqa: BLE001
         return f"| {name} | no | - | - | - | analyse failed: {e} |"
     est = analysis.estimates.get("pmml", {})
-    est_text = f"est. {human(est['document_bytes'])}" if est else ""
+    est_text = f"est. {human_size(est['document_bytes'])}" if est else ""
     if not analysis.ok_for("pmml"):
         f = analysis.unsupported("pmml")[0]
         return f"| {name} | no | {est_text} | - | - | {f.layer}: {f.reason} |"
@@ -64,7 +64,7 @@ def row(corpus: Path, name: str, out: Path) -> str:
     rate = done / (time.perf_counter() - t0)
     err = max(float(np.max(np.abs(np.asarray(got[t.name], np.float64).reshape(np.shape(r)) - np.asarray(r, np.float64))))
               for t, r in zip(loaded.spec.outputs, raw, strict=False))
-    return (f"| {name} | yes | {human(size)} ({est_text}, written in {write_s:.1f} s) | {rate:,.0f} | {err:.2g} | "
+    return (f"| {name} | yes | {human_size(size)} ({est_text}, written in {write_s:.1f} s) | {rate:,.0f} | {err:.2g} | "
             f"{len(loaded.spec.layers)} layers |")
 
 

@@ -57,14 +57,15 @@ def summary(analysis: Analysis) -> list[str]:
 
 def estimates(analysis: Analysis) -> list[str]:
     """The size estimate of targets that unroll the model (PMML), with the budget."""
-    from modelport.convert.pmml.budget import human, per_row
+    from modelport.convert.pmml.budget import per_row
+    from modelport.units import human_size
 
     lines = []
     for target, e in analysis.estimates.items():
         state = "within" if e["within_budget"] else "OVER"
         lines.append(f"{target} estimate: {e['neurons']:,} neurons, {e['connections']:,} connections, "
-                     f"{e['layers']:,} layers, {human(e['document_bytes'])} document, "
-                     f"~{per_row(e['jpmml_ms_per_row'])} in JPMML — {state} the budget of {human(e['max_bytes'])}")
+                     f"{e['layers']:,} layers, {human_size(e['document_bytes'])} document, "
+                     f"~{per_row(e['jpmml_ms_per_row'])} in JPMML — {state} the budget of {human_size(e['max_bytes'])}")
     return lines
 
 

@@ -142,7 +142,8 @@ def _print_result(result) -> None:
     from rich.table import Table
 
     from modelport.cli._reporting import skipped_by_class
-    from modelport.cli.render import console, human_size
+    from modelport.cli.render import console
+    from modelport.units import human_size
 
     out = console()
     out_dir = result.manifest_path.parent

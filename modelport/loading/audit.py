@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.errors import BadInputError
+from modelport.loading.config_walk import iter_dicts
 
 # Variables no file stores, and why they need not come from one.
 EXEMPT = {
@@ -162,20 +163,11 @@ def _declared_vocabularies(config: Any) -> dict[str, tuple[str, int]]:
     """Layer name -> (class, vocabulary size) for adapted lookup layers in the saved config (a
     vocabulary given in the config itself needs no table from the file)."""
     found: dict[str, tuple[str, int]] = {}
-
-    def visit(obj: Any) -> None:
-        if isinstance(obj, dict):
-            c = obj.get("config")
-            if obj.get("class_name") in LOOKUP_CLASSES and isinstance(c, dict) and c.get("vocabulary") is None \
-                    and isinstance(c.get("vocabulary_size"), int) and isinstance(c.get("name"), str):
-                found[c["name"]] = (obj["class_name"], c["vocabulary_size"])
-            for v in obj.values():
-                visit(v)
-        elif isinstance(obj, list):
-            for v in obj:
-                visit(v)
-
-    visit(config)
+    for obj in iter_dicts(config):
+        c = obj.get("config")
+        if obj.get("class_name") in LOOKUP_CLASSES and isinstance(c, dict) and c.get("vocabulary") is None \
+                and isinstance(c.get("vocabulary_size"), int) and isinstance(c.get("name"), str):
+            found[c["name"]] = (obj["class_name"], c["vocabulary_size"])
     return found
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelport.errors import BadInputError
+from modelport.loading.config_walk import iter_dicts
 
 # Keras 1 class -> Keras 2 class
 CLASS_RENAMES = {
@@ -113,28 +114,13 @@ KERAS1_ARGS = frozenset(ARG_RENAMES) | {"nb_row", "nb_col", "nb_depth", "dim_ord
 
 def looks_like_keras1(config: Any) -> bool:
     """True if any layer in the config uses a Keras 1 class or argument name."""
-    found = False
-
-    def visit(obj: Any) -> None:
-        nonlocal found
-        if found:
-            return
-        if isinstance(obj, dict):
-            if obj.get("class_name") in KERAS1_CLASSES:
-                found = True
-                return
-            cfg = obj.get("config")
-            if isinstance(cfg, dict) and "class_name" in obj and KERAS1_ARGS & set(cfg) - {"output_dim"}:
-                found = True
-                return
-            for v in obj.values():
-                visit(v)
-        elif isinstance(obj, list):
-            for v in obj:
-                visit(v)
-
-    visit(config)
-    return found
+    for obj in iter_dicts(config):
+        if obj.get("class_name") in KERAS1_CLASSES:
+            return True
+        cfg = obj.get("config")
+        if isinstance(cfg, dict) and "class_name" in obj and KERAS1_ARGS & set(cfg) - {"output_dim"}:
+            return True
+    return False
 
 
 def _regularizer(value: Any) -> Any:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelport.loading import keras1
+from modelport.loading.config_walk import iter_dicts
 
 KERAS3, TF_KERAS = "keras3", "tf_keras"
 Config = dict[str, Any]
@@ -236,21 +237,11 @@ def keras_src_engine_modules(config: Config) -> tuple[Config, bool]:
     """tf.keras 2.13-2.15 ``.keras`` zips name modules like ``keras.src.engine.functional`` that
     Keras 3 does not have; map them to the public ``keras`` namespaces."""
     applied = False
-
-    def fix(obj: Any) -> None:
-        nonlocal applied
-        if isinstance(obj, dict):
-            module = obj.get("module")
-            if isinstance(module, str) and module.startswith("keras.src.engine"):
-                obj["module"] = _KERAS3_MODULES.get(obj.get("class_name"), "keras.layers")
-                applied = True
-            for v in obj.values():
-                fix(v)
-        elif isinstance(obj, list):
-            for v in obj:
-                fix(v)
-
-    fix(config)
+    for obj in iter_dicts(config):
+        module = obj.get("module")
+        if isinstance(module, str) and module.startswith("keras.src.engine"):
+            obj["module"] = _KERAS3_MODULES.get(obj.get("class_name"), "keras.layers")
+            applied = True
     return config, applied
 
 
@@ -289,24 +280,14 @@ def fixed_batch_size(config: Config) -> tuple[Config, bool]:
     if has_stateful_layer(config):
         return config, False
     applied = False
-
-    def fix(obj: Any) -> None:
-        nonlocal applied
-        if isinstance(obj, dict):
-            for key in ("batch_shape", "batch_input_shape"):
-                applied |= _relax_batch(obj.get(key))
-            build = obj.get("build_config")
-            if isinstance(build, dict) and "input_shape" in build:
-                applied |= _relax_build_shapes(build["input_shape"])
-            if obj.get("class_name") == "__keras_tensor__" and isinstance(obj.get("config"), dict):
-                applied |= _relax_batch(obj["config"].get("shape"))
-            for v in obj.values():
-                fix(v)
-        elif isinstance(obj, list):
-            for v in obj:
-                fix(v)
-
-    fix(config)
+    for obj in iter_dicts(config):
+        for key in ("batch_shape", "batch_input_shape"):
+            applied |= _relax_batch(obj.get(key))
+        build = obj.get("build_config")
+        if isinstance(build, dict) and "input_shape" in build:
+            applied |= _relax_build_shapes(build["input_shape"])
+        if obj.get("class_name") == "__keras_tensor__" and isinstance(obj.get("config"), dict):
+            applied |= _relax_batch(obj["config"].get("shape"))
     return config, applied
 
 
@@ -424,17 +405,8 @@ def keras3_semantic_drift(config: Config, era: str) -> str | None:
     """Why Keras 3 would compute different numbers for this Keras 1/2 config, or None."""
     if era not in LEGACY_ERAS:
         return None
-    found: list[str] = []
-
-    def visit(obj: Any) -> None:
-        if isinstance(obj, dict):
-            for key, value in obj.items():
-                if key.endswith("activation") and isinstance(value, str) and value in KERAS3_CHANGED_ACTIVATIONS:
-                    found.append(value)
-                visit(value)
-        elif isinstance(obj, list):
-            for v in obj:
-                visit(v)
-
-    visit(config)
-    return KERAS3_CHANGED_ACTIVATIONS[found[0]] if found else None
+    for obj in iter_dicts(config):
+        for key, value in obj.items():
+            if key.endswith("activation") and isinstance(value, str) and value in KERAS3_CHANGED_ACTIVATIONS:
+                return KERAS3_CHANGED_ACTIVATIONS[value]
+    return None

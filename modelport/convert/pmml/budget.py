@@ -17,6 +17,7 @@ from math import log10, prod
 from typing import Any
 
 from modelport.spec import LayerSpec, ModelSpec
+from modelport.units import human_size
 
 # Default budget: 128 MB. Measured (docs/pmml.md, "The size budget"): JPMML holds ~3 bytes of heap
 # per document byte and loads ~5 MB/s, so a 128 MB document needs ~400 MB of heap, loads in ~30 s,
@@ -67,20 +68,12 @@ class Estimate:
                 "document_bytes": self.bytes, "jpmml_ms_per_row": round(self.jpmml_ms_per_row, 3)}
 
     def text(self) -> str:
-        return (f"~{self.neurons:,} neurons, ~{self.connections:,} connections, ~{human(self.bytes)} of PMML, "
+        return (f"~{self.neurons:,} neurons, ~{self.connections:,} connections, ~{human_size(self.bytes)} of PMML, "
                 f"~{per_row(self.jpmml_ms_per_row)} in JPMML")
 
 
 def per_row(ms: float) -> str:
     return f"{ms / 1000:.1f} s/row" if ms >= 1000 else f"{ms:.2g} ms/row"
-
-
-def human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 @dataclass
@@ -504,7 +497,7 @@ def judge(spec: ModelSpec, findings: list, sequence_length: int | None, max_byte
         if f.layer == name and f.ok:
             f = dc_replace(f, verdict=UNSUPPORTED, rule=None,
                            reason=(f"{f.class_name}: unrolled, the model needs {est.text()} — over the PMML budget "
-                                   f"of {human(limit)} (this layer: ~{est.per_layer[name]:,} connections)"),
+                                   f"of {human_size(limit)} (this layer: ~{est.per_layer[name]:,} connections)"),
                            hint=f"raise the budget with --pmml-max-size {suggest:.0f}MB, or use onnx")
         out.append(f)
     return out, summary
