@@ -169,7 +169,7 @@ def output_names(estimator: Any) -> list[str]:
 
 def _has_proba(estimator: Any) -> bool:
     try:
-        getattr(estimator, "predict_proba")
+        estimator.predict_proba  # noqa: B018  (the access itself raises when there is none)
         return True
     except AttributeError:  # e.g. SVC(probability=False) raises on access
         return False
