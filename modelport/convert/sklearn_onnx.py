@@ -6,7 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from modelport.convert.base import NATIVE, UNSUPPORTED, Artifact, ExportOptions, Finding
-from modelport.spec import ModelSpec
+from modelport.spec import ModelSpec, TensorSpec
+
+
+def _float32(tensors: list[TensorSpec]) -> list[TensorSpec]:
+    """The graph computes in float32 (skl2onnx's tree and linear kernels): callers feed float32."""
+    return [TensorSpec(t.name, t.shape, "float32" if t.dtype == "float64" else t.dtype) for t in tensors]
 
 
 class SklearnOnnxConverter:
@@ -32,6 +37,6 @@ class SklearnOnnxConverter:
         from modelport.sklearn.export import to_onnx
 
         details = to_onnx(model, dest, options.opset)
-        return Artifact(path=dest, format=self.target, inputs=list(spec.inputs), outputs=list(spec.outputs),
+        return Artifact(path=dest, format=self.target, inputs=_float32(spec.inputs), outputs=_float32(spec.outputs),
                         details=details,
                         producer={lib: version(lib) for lib in ("scikit-learn", "skl2onnx", "onnx")})

@@ -115,7 +115,7 @@ class PmmlLayout:
 
     def labels(self) -> dict[str, list[str]]:
         """Result fields holding a class label, with the labels their indices stand for."""
-        return {spec["fields"][0]: list(spec["labels"]) for spec in self.outputs.values() if spec.get("labels")}
+        return {spec["fields"][0]: list(spec["label_values"]) for spec in self.outputs.values() if spec.get("label_values")}
 
     def integer_fields(self) -> set[str]:
         return {f for fields, dtype in self.inputs.values() if dtype == "integer" for f in fields}
@@ -130,9 +130,9 @@ class PmmlLayout:
             width = len(spec["fields"])
             block = values[:, start : start + width]
             start += width
-            if spec.get("labels"):  # indices -> the class labels they stand for (NaN: no prediction)
-                labels = np.array([*spec["labels"], None], dtype=object)
-                codes = np.where(np.isnan(block), len(spec["labels"]), block).astype(np.int64)
+            if spec.get("label_values"):  # indices -> the class labels they stand for (NaN: no prediction)
+                labels = np.array([*spec["label_values"], None], dtype=object)
+                codes = np.where(np.isnan(block), len(spec["label_values"]), block).astype(np.int64)
                 block = labels[codes]
             shape = spec.get("shape")
             if shape:

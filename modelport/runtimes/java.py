@@ -101,7 +101,7 @@ def write_text_csv(path: Path, fields: list[str], columns: dict[str, np.ndarray]
             return ""
         if field in string_fields:
             return str(value)
-        return "%d" % value if field in integer_fields else "%.17g" % value
+        return f"{int(value):d}" if field in integer_fields else f"{value:.17g}"
 
     with open(path, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)

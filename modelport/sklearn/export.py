@@ -35,7 +35,7 @@ def pmml_layout(model: SklearnModel, probability_field: str, label_field: str) -
         if name == "label":
             outputs[name] = {"fields": [label_field], "shape": [None], "kind": "label"}
             if any(isinstance(c, str) for c in model.classes):  # runtimes return indices into these
-                outputs[name]["labels"] = [_label_text(c) for c in model.classes]
+                outputs[name]["label_values"] = [_label_text(c) for c in model.classes]
         elif name == "probabilities":
             outputs[name] = {"fields": [probability_field.format(_label_text(c)) for c in model.classes],
                              "shape": [None, len(model.classes)]}
