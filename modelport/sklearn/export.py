@@ -83,24 +83,40 @@ def to_pmml_sklearn2pmml(model: SklearnModel, dest: Path, verify_rows: int = VER
         raise UnsupportedTargetError(f"sklearn2pmml could not convert {type(model.estimator).__name__}: "
                                      f"{_first_line(e)}",
                                      "run `modelport analyze` for each step's verdict, or choose onnx") from None
-    add_predicted_field(dest)
+    probabilities = layout["outputs"].get("probabilities")
+    renamed = add_predicted_field(dest, [_label_text(c) for c in model.classes] if probabilities else [])
+    if probabilities and renamed:
+        probabilities["fields"] = renamed
     return layout
 
 
-def add_predicted_field(path: Path) -> None:
-    """Declare the predicted value as an OutputField of the top-level model. sklearn2pmml leaves it
-    implicit (the target field), which JPMML returns but PMML4S, returning only OutputFields, does not."""
+def add_predicted_field(path: Path, classes: list[str] | None = None) -> list[str]:
+    """Declare the predicted value (and, when the top-level model has no Output, each class
+    probability) as OutputFields of the top-level model. sklearn2pmml leaves them implicit (the
+    target field; a model chain's last segment's outputs), which JPMML returns but PMML4S, returning
+    only the top-level OutputFields, does not. A segment's ``probability(c)`` cannot be declared
+    twice, so added probability fields are named ``modelport_probability(c)``; returns those names."""
     text = path.read_text(encoding="utf-8")
     match = re.search(rf'<DataField name="{TARGET_FIELD}" optype="(\w+)" dataType="(\w+)"', text)
     if match is None or f'name="{PREDICTED_FIELD}"' in text:
-        return
+        return []
     field = (f'<OutputField name="{PREDICTED_FIELD}" optype="{match.group(1)}" dataType="{match.group(2)}" '
              f'feature="predictedValue" finalResult="true"/>')
-    if "<Output>" in text:
-        text = text.replace("<Output>", f"<Output>\n\t\t\t{field}", 1)
-    else:  # Output follows the top-level model's MiningSchema
-        text = text.replace("</MiningSchema>", f"</MiningSchema>\n\t\t<Output>\n\t\t\t{field}\n\t\t</Output>", 1)
+    # the document's first MiningSchema is the top-level model's; its Output, if any, follows it
+    end = text.index("</MiningSchema>") + len("</MiningSchema>")
+    rest = text[end:]
+    names: list[str] = []
+    if rest.lstrip().startswith("<Output>"):
+        at = end + rest.index("<Output>") + len("<Output>")
+        text = f"{text[:at]}\n\t\t\t{field}{text[at:]}"
+    else:
+        names = [f"modelport_probability({c})" for c in classes or []]
+        fields = [field] + [f'<OutputField name="{_xml(name)}" optype="continuous" dataType="double" '
+                            f'feature="probability" value="{_xml(c)}"/>' for name, c in zip(names, classes or [])]
+        block = "".join(f"\n\t\t\t{f}" for f in fields)
+        text = f"{text[:end]}\n\t\t<Output>{block}\n\t\t</Output>{text[end:]}"
     path.write_text(text, encoding="utf-8")
+    return names
 
 
 def to_pmml_nyoka(model: SklearnModel, dest: Path) -> dict[str, Any]:
@@ -159,6 +175,12 @@ def _skl2onnx_max_opset() -> int:
     from skl2onnx import __max_supported_opset__
 
     return int(__max_supported_opset__)
+
+
+def _xml(text: str) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    return quoteattr(text)[1:-1]
 
 
 def _named(rows: Any, names: list[str]) -> Any:
