@@ -112,7 +112,8 @@ def test_mixed_columns_strings_nan_and_string_labels(converted, sk_model):
                            else result.manifest_path.parent / "modelport.golden.npz")
     big = cases[-1].inputs
     assert set(big["colour"].ravel()) <= {"red", "green", "blue", "violet"} and len(set(big["colour"].ravel())) > 1
-    assert np.isnan(big["weight"].astype(float)).any() and not np.isnan(big["size"].astype(float)).any()
+    assert None not in set(big["colour"].ravel())  # no imputer in front of the encoder: no missing strings
+    assert all(np.isnan(big[c].astype(float)).any() for c in ("size", "weight"))  # the imputer fills both
     assert set(expected[-1]["label"]) <= {"big", "blue", "other"} and len(set(expected[-1]["label"])) > 1
     _, estimator, _ = sk_model("mixed_gb")
     frame, _ = mixed_frame(50, seed=7)  # new rows, through the estimator fitted here and the PMML in Java
@@ -147,7 +148,7 @@ def test_gate_and_spark_score_the_artifacts(converted, sk_model, spark):
     _, estimator, x = sk_model("iris_lr")
     df = spark.createDataFrame(x.assign(id=np.arange(len(x))))
     for via in ("onnx", "pmml"):
-        out = modelport.spark.score(df, result.manifest_path.parent, via=via, keep=["id"]).df.toPandas()
+        out = modelport.spark.score(df, result.manifest_path.parent, via=via, keep=["id"]).toPandas()
         out = out.sort_values("id")
         assert out["modelport_error"].isna().all()
         assert np.array_equal(out["label"].to_numpy().astype(int), estimator.predict(x)), via
@@ -155,23 +156,23 @@ def test_gate_and_spark_score_the_artifacts(converted, sk_model, spark):
         assert np.abs(proba - estimator.predict_proba(x)).max() < (1e-12 if via == "pmml" else 1e-5), via
 
 
-def test_verdicts_come_from_the_backends_registries(sk_dir):
-    """IsotonicRegression: sklearn2pmml has a converter, skl2onnx none; nyoka has none for Ridge and
-    misconverts multinomial LogisticRegression (measured): analyze says so per step and target."""
+def test_verdicts_come_from_the_backends_registries(sk_dir, sk_model):
+    """KernelRidge: sklearn2pmml has a converter, skl2onnx none; nyoka misconverts multinomial
+    LogisticRegression (measured): analyze says so per step and target."""
     import skops.io as sio
-    from sklearn.isotonic import IsotonicRegression
+    from sklearn.kernel_ridge import KernelRidge
 
-    path = sk_dir / "isotonic.skops"
-    x = np.linspace(0, 10, 50)
-    sio.dump(IsotonicRegression().fit(x.reshape(-1, 1), np.sqrt(x)), path)
+    path = sk_dir / "kernel_ridge.skops"
+    x = np.random.default_rng(0).normal(size=(40, 2))
+    sio.dump(KernelRidge(kernel="linear").fit(x, x @ [1.0, -2.0]), path)
     analysis = api.analyze(path, "onnx,pmml")
     assert analysis.ok_for("pmml") and not analysis.ok_for("onnx")
     assert "skl2onnx has no converter" in analysis.unsupported("onnx")[0].reason
-    iris = api.analyze(sk_dir / "iris_lr.skops", "pmml", pmml_backend="nyoka")
+    iris = api.analyze(sk_model("iris_lr")[0], "pmml", pmml_backend="nyoka")
     assert [f.class_name for f in iris.unsupported("pmml")] == ["LogisticRegression"]
     with pytest.raises(UnsupportedTargetError) as e:
-        api.convert(path, "onnx", sk_dir / "isotonic-out")
-    assert e.value.exit_code == EXIT_UNSUPPORTED and not (sk_dir / "isotonic-out").exists()
+        api.convert(path, "onnx", sk_dir / "kernel-ridge-out")
+    assert e.value.exit_code == EXIT_UNSUPPORTED and not (sk_dir / "kernel-ridge-out").exists()
 
 
 def test_cli_answers(sk_model, tmp_path, capsys):
