@@ -11,7 +11,7 @@ import pytest
 from hostile.run import run_all
 
 from modelport import api
-from modelport.errors import UnsafeModelError
+from modelport.errors import NotAModelError, UnsafeModelError
 
 MARKER = "SKLEARN_PWNED"
 
@@ -63,7 +63,7 @@ def test_pickle_refusal_is_not_vacuous(files):
     """With --trust-code the pickle is loaded, so its code runs: the marker test can fail."""
     marker = files / MARKER
     try:
-        with pytest.raises(Exception):  # the object it unpickles to is not an estimator
+        with pytest.raises(NotAModelError, match="not a scikit-learn estimator"):  # it unpickles to None
             api.load(files / "evil.pkl", trust_code=True)
         assert marker.exists()
     finally:
