@@ -187,3 +187,12 @@ def test_cli_answers(sk_model, tmp_path, capsys):
     targets = json.loads(out)["targets"]
     verdicts = {(f["layer"], t): f["verdict"] for t, entry in targets.items() for f in entry["layers"]}
     assert code == 0 and verdicts[("clf", "pmml")] == verdicts[("scale", "onnx")] == "native"
+
+
+def test_the_registry_picks_the_converter_for_the_source():
+    from modelport import convert as registry
+
+    for target in ("pmml", "onnx"):
+        assert registry.get(target).sources == ("keras",)
+        assert registry.get(target, "sklearn").sources == ("sklearn",)
+    assert registry.get("savedmodel", "sklearn").sources == ()  # not applicable: one model-wide finding
