@@ -81,22 +81,22 @@ def cases():
                              lambda: (make_pipeline(MinMaxScaler(), LinearRegression()), *data("diabetes"))),
         "Ridge": ("RobustScaler → Ridge", "diabetes", lambda: (make_pipeline(RobustScaler(), Ridge()), *data("diabetes"))),
         "PCA+LogisticRegression": ("StandardScaler → PCA(8) → LogisticRegression", "breast_cancer",
-                                   lambda: (make_pipeline(StandardScaler(), PCA(8), LogisticRegression(max_iter=2000)),
+                                   lambda: (make_pipeline(StandardScaler(), PCA(n_components=8), LogisticRegression(max_iter=2000)),
                                             *data("breast_cancer"))),
-        "PCA (transform)": ("StandardScaler → PCA(4)", "wine", lambda: (make_pipeline(StandardScaler(), PCA(4)),
+        "PCA (transform)": ("StandardScaler → PCA(4)", "wine", lambda: (make_pipeline(StandardScaler(), PCA(n_components=4)),
                                                                        *data("wine"))),
         "DecisionTreeClassifier": ("DecisionTreeClassifier(max_depth=6)", "wine",
                                    lambda: (DecisionTreeClassifier(max_depth=6, **seed), *data("wine"))),
         "DecisionTreeRegressor": ("DecisionTreeRegressor(max_depth=6)", "diabetes",
                                   lambda: (DecisionTreeRegressor(max_depth=6, **seed), *data("diabetes"))),
         "RandomForestClassifier": ("RandomForestClassifier(30)", "breast_cancer",
-                                   lambda: (RandomForestClassifier(30, max_depth=8, **seed), *data("breast_cancer"))),
+                                   lambda: (RandomForestClassifier(n_estimators=30, max_depth=8, **seed), *data("breast_cancer"))),
         "RandomForestRegressor": ("RandomForestRegressor(30)", "diabetes",
-                                  lambda: (RandomForestRegressor(30, max_depth=8, **seed), *data("diabetes"))),
+                                  lambda: (RandomForestRegressor(n_estimators=30, max_depth=8, **seed), *data("diabetes"))),
         "ExtraTreesClassifier": ("ExtraTreesClassifier(30)", "wine",
-                                 lambda: (ExtraTreesClassifier(30, max_depth=8, **seed), *data("wine"))),
+                                 lambda: (ExtraTreesClassifier(n_estimators=30, max_depth=8, **seed), *data("wine"))),
         "ExtraTreesRegressor": ("ExtraTreesRegressor(30)", "diabetes",
-                                lambda: (ExtraTreesRegressor(30, max_depth=8, **seed), *data("diabetes"))),
+                                lambda: (ExtraTreesRegressor(n_estimators=30, max_depth=8, **seed), *data("diabetes"))),
         "GradientBoostingClassifier": ("StandardScaler → GradientBoostingClassifier(50)", "iris",
                                        lambda: (make_pipeline(StandardScaler(), GradientBoostingClassifier(n_estimators=50, **seed)),
                                                 *data("iris"))),
@@ -108,10 +108,10 @@ def cases():
         "HistGradientBoostingRegressor": ("HistGradientBoostingRegressor(50)", "diabetes",
                                           lambda: (HistGradientBoostingRegressor(max_iter=50, **seed), *data("diabetes"))),
         "MLPClassifier": ("StandardScaler → MLPClassifier(32)", "digits",
-                          lambda: (make_pipeline(StandardScaler(), MLPClassifier((32,), max_iter=300, **seed)),
+                          lambda: (make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, **seed)),
                                    *data("digits"))),
         "MLPRegressor": ("StandardScaler → MLPRegressor(32)", "diabetes",
-                         lambda: (make_pipeline(StandardScaler(), MLPRegressor((32,), max_iter=500, **seed)),
+                         lambda: (make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(32,), max_iter=500, **seed)),
                                   *data("diabetes"))),
         "LinearSVC": ("StandardScaler → LinearSVC", "breast_cancer",
                       lambda: (make_pipeline(StandardScaler(), LinearSVC(**seed)), *data("breast_cancer"))),
@@ -124,7 +124,7 @@ def cases():
                                             lambda: (mixed(LogisticRegression(max_iter=2000)), *_synthetic())),
         "OrdinalEncoder+ColumnTransformer": ("ColumnTransformer(SimpleImputer | OrdinalEncoder) → RandomForest(30)",
                                              "synthetic categorical",
-                                             lambda: (ordinal(RandomForestClassifier(30, max_depth=8, **seed)), *_synthetic())),
+                                             lambda: (ordinal(RandomForestClassifier(n_estimators=30, max_depth=8, **seed)), *_synthetic())),
     }
     return table
 
@@ -210,7 +210,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="modelport-sklearn-") as tmp:
         for name in names:
             what, dataset, build = table[name]
-            rows += run_case(name, what, dataset, build, Path(tmp))
+            try:
+                rows += run_case(name, what, dataset, build, Path(tmp))
+            except Exception as e:  # one broken case must not hide the others: it is a row of the table
+                print(f"{name}: {type(e).__name__}: {e}", flush=True)
+                rows.append({"case": name, "what": what, "dataset": dataset, "target": "-", "backend": "-",
+                             "runtime": "-", "status": "error", "note": f"{type(e).__name__}: {e}"})
     Path(args.out).write_text(markdown(rows, time.perf_counter() - started), encoding="utf-8")
     print(f"wrote {args.out}")
 
