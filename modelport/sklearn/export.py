@@ -72,7 +72,11 @@ def to_pmml_sklearn2pmml(model: SklearnModel, dest: Path, verify_rows: int = VER
     if verify_rows and model.task != "transformer":
         rows = model.frame(model.synthetic(verify_rows, np.random.default_rng(1)))
         try:
-            pipeline.verify(rows if hasattr(rows, "columns") else _named(rows, names))
+            import warnings
+
+            with warnings.catch_warnings():  # named rows for an estimator fitted on an array: expected here
+                warnings.simplefilter("ignore", UserWarning)
+                pipeline.verify(rows if hasattr(rows, "columns") else _named(rows, names))
         except Exception:  # verification data is a bonus; the conversion does not depend on it
             pipeline.verification = None
     layout = pmml_layout(model, "probability({})", PREDICTED_FIELD)
