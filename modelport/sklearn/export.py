@@ -115,8 +115,11 @@ def add_predicted_field(path: Path, classes: list[str] | None = None) -> list[st
         text = f"{text[:at]}\n\t\t\t{field}{text[at:]}"
     else:
         names = [f"modelport_probability({c})" for c in classes or []]
+        # a reference to the chain's own probability(c) (JPMML reads feature="probability" of an
+        # integer-labelled chain as 0.0; PMML4S needs a top-level field)
         fields = [field] + [f'<OutputField name="{_xml(name)}" optype="continuous" dataType="double" '
-                            f'feature="probability" value="{_xml(c)}"/>' for name, c in zip(names, classes or [])]
+                            f'feature="transformedValue"><FieldRef field="{_xml(f"probability({c})")}"/></OutputField>'
+                            for name, c in zip(names, classes or [])]
         block = "".join(f"\n\t\t\t{f}" for f in fields)
         text = f"{text[:end]}\n\t\t<Output>{block}\n\t\t</Output>{text[end:]}"
     path.write_text(text, encoding="utf-8")
@@ -150,7 +153,8 @@ def to_onnx(model: SklearnModel, dest: Path, opset: int | None = None) -> dict[s
     opset = opset or min(onnxruntime_max_opset(), _skl2onnx_max_opset())
     types = [(t.name, StringTensorType([None, *t.shape[1:]]) if t.dtype == "string"
               else FloatTensorType([None, *t.shape[1:]])) for t in model.input_specs()]
-    options = {id(final_step(model.estimator)): {"zipmap": False}} if model.task == "classifier" else None
+    # probabilities as a tensor; a classifier without predict_proba (LinearSVC) has no ZipMap to drop
+    options = {id(final_step(model.estimator)): {"zipmap": False}} if "probabilities" in model.outputs else None
     try:
         with _quiet():
             proto = convert_sklearn(model.estimator, initial_types=types, options=options,

@@ -3,8 +3,10 @@
 - sklearn2pmml: the ``META-INF/sklearn2pmml.properties`` files in its JPMML-SkLearn jars (a regex of
   the Python class name -> the Java converter class);
 - skl2onnx: ``sklearn_operator_name_map`` (class -> alias) joined with its converter pool;
-- nyoka: the class names ``skl_to_pmml`` and ``pre_process`` dispatch on, plus the cases measured to
-  misconvert (``NYOKA_MISCONVERTS``, found by ``benchmarks/sklearn_coverage.py``).
+- nyoka: the class names ``skl_to_pmml`` and ``pre_process`` dispatch on;
+
+less the classes a backend accepts but measurably gets wrong (``MEASURED``, found by
+``benchmarks/sklearn_coverage.py`` with the versions in docs/sklearn-coverage.md).
 """
 
 from __future__ import annotations
@@ -14,11 +16,23 @@ import re
 import zipfile
 from pathlib import Path
 
-# Names nyoka accepts but whose PMML computes something else (measured; see docs/sklearn-coverage.md).
-# Class name -> why.
-NYOKA_MISCONVERTS = {
-    "LogisticRegression": "nyoka writes one-vs-rest logits with simplemax normalisation, scikit-learn's "
-                          "multinomial model uses softmax: probabilities differ",
+# Classes a backend's registry accepts whose artifact does not compute what scikit-learn does
+# (measured; see docs/sklearn-coverage.md). backend -> class name -> why.
+MEASURED = {
+    "nyoka": {
+        "LogisticRegression": "nyoka writes one-vs-rest logits with simplemax normalisation, scikit-learn's "
+                              "multinomial model uses softmax: probabilities differ",
+        "GradientBoostingClassifier": "nyoka's top-level probability fields over its model chain read 0.0 in "
+                                      "JPMML (PMML4S computes them)",
+        "KNeighborsClassifier": "nyoka's NearestNeighborModel cannot be scored by JPMML",
+    },
+    "sklearn2pmml": {
+        "KNeighborsClassifier": "the PMML NearestNeighborModel gives the label, not predict_proba's probabilities",
+    },
+    "skl2onnx": {
+        "HistGradientBoostingClassifier": "skl2onnx builds an invalid TreeEnsembleClassifier node for it",
+        "HistGradientBoostingRegressor": "skl2onnx builds an invalid TreeEnsembleRegressor node for it",
+    },
 }
 # Glue scikit-learn inserts that every backend reads as part of its parent
 _STRUCTURAL = {"Pipeline", "ColumnTransformer", "FunctionTransformer"}
@@ -91,9 +105,9 @@ def verdict(backend: str, module: str, name: str) -> tuple[bool, str | None]:
     """(supported, reason when not) for one estimator class in one backend."""
     if name in _STRUCTURAL:
         return True, None
+    if name in MEASURED.get(backend, {}):
+        return False, MEASURED[backend][name]
     if backend == "nyoka":
-        if name in NYOKA_MISCONVERTS:
-            return False, NYOKA_MISCONVERTS[name]
         return (True, None) if nyoka_supports(module, name) else (False, "nyoka has no converter for it")
     if backend == "sklearn2pmml":
         return (True, None) if sklearn2pmml_supports(module, name) else (
