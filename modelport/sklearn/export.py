@@ -153,8 +153,11 @@ def to_onnx(model: SklearnModel, dest: Path, opset: int | None = None) -> dict[s
     opset = opset or min(onnxruntime_max_opset(), _skl2onnx_max_opset())
     types = [(t.name, StringTensorType([None, *t.shape[1:]]) if t.dtype == "string"
               else FloatTensorType([None, *t.shape[1:]])) for t in model.input_specs()]
-    # probabilities as a tensor; a classifier without predict_proba (LinearSVC) has no ZipMap to drop
-    options = {id(final_step(model.estimator)): {"zipmap": False}} if "probabilities" in model.outputs else None
+    # probabilities as a tensor (no ZipMap). A classifier without predict_proba (LinearSVC, SVC) takes
+    # no zipmap option, and skl2onnx asks for one inside a pipeline unless some option is given
+    final = final_step(model.estimator)
+    options = ({id(final): {"zipmap": False}} if "probabilities" in model.outputs else
+               {id(final): {"raw_scores": False}} if model.task == "classifier" else None)
     try:
         with _quiet():
             proto = convert_sklearn(model.estimator, initial_types=types, options=options,
@@ -164,11 +167,15 @@ def to_onnx(model: SklearnModel, dest: Path, opset: int | None = None) -> dict[s
                                      "run `modelport analyze` for each step's verdict, or choose pmml") from None
     produced = [o.name for o in proto.graph.output]
     renames = dict(zip(produced, model.outputs, strict=False))
-    for value in proto.graph.output:
-        value.name = renames.get(value.name, value.name)
-    for node in proto.graph.node:
-        node.output[:] = [renames.get(o, o) for o in node.output]
-        node.input[:] = [renames.get(i, i) for i in node.input]
+    # an inner value already named like an output (SVC's "label") moves aside first: names stay unique
+    taken = {n for node in proto.graph.node for n in [*node.input, *node.output]}
+    aside = {n: f"{n}_inner" for n in set(renames.values()) & taken if n not in renames}
+    for step in (aside, renames):
+        for value in proto.graph.output:
+            value.name = step.get(value.name, value.name)
+        for node in proto.graph.node:
+            node.output[:] = [step.get(o, o) for o in node.output]
+            node.input[:] = [step.get(i, i) for i in node.input]
     keep = [o for o in proto.graph.output if o.name in model.outputs]  # LinearSVC's scores: not an output here
     del proto.graph.output[:]
     proto.graph.output.extend(keep)
