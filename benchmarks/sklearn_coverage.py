@@ -191,10 +191,10 @@ def markdown(rows: list[dict], seconds: float) -> str:
     ]
     for r in rows:
         max_abs = r.get("max_abs")
-        lines.append("| " + " | ".join([
-            r["case"], r["what"], r["dataset"], r["target"], r["backend"], r["runtime"], r["status"],
-            r.get("labels", "-"), r.get("output", "-"), "-" if max_abs is None else f"{max_abs:.2g}",
-            str(r.get("note", "")).replace("|", "/")[:160]]) + " |")
+        cells = [r["case"], r["what"], r["dataset"], r["target"], r["backend"], r["runtime"], r["status"],
+                 r.get("labels", "-"), r.get("output", "-"), "-" if max_abs is None else f"{max_abs:.2g}",
+                 str(r.get("note", ""))[:160]]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
