@@ -28,6 +28,7 @@ class LoadOptions:
     architecture: str | Path | None = None  # Keras to_json() file, for weights-only .h5 files
     trust_code: bool = False  # allow Lambda layers (runs their Python code)
     custom_objects: str | Path | None = None  # a .py file defining custom layer classes
+    trust_types: tuple[str, ...] = ()  # types a .skops file may build beyond scikit-learn's and numpy's
 
     def as_kwargs(self) -> dict[str, Any]:
         return {"architecture": self.architecture, "trust_code": self.trust_code,
@@ -45,36 +46,36 @@ class ConversionResult:
     repairs: list[str] = field(default_factory=list)  # names of the config repair rules loading applied
 
 
-def read_spec(model: str | Path, options: LoadOptions | None = None) -> ModelSpec:
-    """The model's spec from the file alone (no TensorFlow)."""
-    from modelport.loading import read_spec as _read_spec
+def source(model: str | Path, options: LoadOptions | None = None) -> Any:
+    """The file as a ``modelport.sources.Source`` (a Keras file or a scikit-learn pipeline, by its bytes)."""
+    from modelport.sources import open_source
 
-    options = options or LoadOptions()
-    with stage("load", Path(model).name):
-        return _read_spec(model, architecture=options.architecture)
+    return open_source(model, options or LoadOptions())
+
+
+def read_spec(model: str | Path, options: LoadOptions | None = None) -> ModelSpec:
+    """The model's spec from the file alone (no TensorFlow, no code from the file)."""
+    return source(model, options).read_spec()
 
 
 def load(model: str | Path, options: LoadOptions | None = None, **kwargs: Any):
-    """Load a Keras model file safely; returns ``LoadedModel(model, spec, saved)``."""
-    from modelport.loading import load as _load
-
-    options = options or LoadOptions(**kwargs)
-    with stage("load", Path(model).name):
-        return _load(model, **options.as_kwargs())
+    """Load a model file safely; returns a loaded model with ``.model``, ``.spec`` and ``.warnings``."""
+    return source(model, options or LoadOptions(**kwargs)).load()
 
 
 def analyze(model: str | Path, to: str | Sequence[str] | None = None,
             options: LoadOptions | None = None, *, pmml_max_size: str | int | None = None,
-            sequence_length: int | None = None) -> Analysis:
+            sequence_length: int | None = None, pmml_backend: str | None = None) -> Analysis:
     """Every layer's verdict for every requested target (default: all), without TensorFlow.
 
     Only the config is read and no code in the file runs, so a model with Lambda layers is analysed
     too (``safety_note`` says what ``convert`` would need for it); a class Keras does not ship
     cannot be analysed and is refused as ``convert`` refuses it, unless supplied."""
-    options = options or LoadOptions()
     targets, _ = registry.parse_targets(to or "all")
-    check_analysable(model, options)
-    return analyze_spec(read_spec(model, options), targets, _export_options(pmml_max_size, sequence_length))
+    origin = source(model, options)
+    origin.check_analysable()
+    return analyze_spec(origin.read_spec(), targets, _export_options(pmml_max_size, sequence_length,
+                                                                      pmml_backend=pmml_backend))
 
 
 def _export_options(pmml_max_size: str | int | None, sequence_length: int | None, **kwargs: Any) -> ExportOptions:
@@ -84,25 +85,14 @@ def _export_options(pmml_max_size: str | int | None, sequence_length: int | None
 
 
 def check_analysable(model: str | Path, options: LoadOptions | None = None) -> None:
-    """Refuse a file whose config names classes Keras does not ship (custom, foreign modules); a
-    Lambda is fine for reading the config, since its code runs only when the model is built."""
-    from modelport.loading import check_safe
-
-    with stage("load", Path(model).name):
-        check_safe(model, **{**(options or LoadOptions()).as_kwargs(), "trust_code": True})
+    """Refuse a file that cannot be read safely even for analysis (Keras: classes Keras does not ship;
+    a Lambda is fine, its code runs only when the model is built. scikit-learn: untrusted types, pickles)."""
+    source(model, options).check_analysable()
 
 
 def safety_note(model: str | Path, options: LoadOptions | None = None) -> str | None:
     """Why ``convert`` would refuse this file without an opt-in (Lambda, custom classes), or None."""
-    from modelport.errors import UnsafeModelError
-    from modelport.loading import check_safe
-
-    try:
-        with stage("load", Path(model).name):
-            check_safe(model, **(options or LoadOptions()).as_kwargs())
-    except UnsafeModelError as e:
-        return f"convert and validate refuse this file without an opt-in: {e}"
-    return None
+    return source(model, options).safety_note()
 
 
 def inspect(path: str | Path, options: LoadOptions | None = None) -> dict[str, Any]:
@@ -177,6 +167,7 @@ def _select_targets(analysis: Analysis, targets: list[str], is_all: bool) -> tup
 def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | Path | None = None, *,
             opset: int | None = None, force: bool = False, architecture: str | Path | None = None,
             trust_code: bool = False, custom_objects: str | Path | None = None, validate: bool = True,
+            trust_types: Sequence[str] = (), pmml_backend: str | None = None,
             class_labels: Sequence[str] | None = None, feature_names: Sequence[str] | None = None,
             pmml_max_size: str | int | None = None, sequence_length: int | None = None,
             progress: Callable[[str, int, int], None] | None = None, **validate_options: Any) -> ConversionResult:
@@ -193,18 +184,19 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
         if progress:
             progress(step, done, total)
 
-    options = LoadOptions(architecture, trust_code, custom_objects)
+    options = LoadOptions(architecture, trust_code, custom_objects, tuple(trust_types))
     model_path = Path(model)
     targets, is_all = registry.parse_targets(to)
-    spec = read_spec(model_path, options)
+    origin = source(model_path, options)
+    spec = origin.read_spec()
     _check_values(spec, targets, opset, class_labels, feature_names, validate_options if validate else {})
-    export_options = _export_options(pmml_max_size, sequence_length, opset=opset,
+    export_options = _export_options(pmml_max_size, sequence_length, opset=opset, pmml_backend=pmml_backend,
                                      class_labels=list(class_labels) if class_labels else None,
                                      feature_names=list(feature_names) if feature_names else None)
     analysis = analyze_spec(spec, targets, export_options)
     targets, skipped = _select_targets(analysis, targets, is_all)
     out = Path(out_dir) if out_dir is not None else Path(f"{model_path.stem}-modelport")
-    converters = {t: registry.get(t) for t in targets}
+    converters = {t: registry.get(t, spec.kind) for t in targets}
     names = {t: _artifact_name(model_path.stem, t, c.suffix) for t, c in converters.items()}
     source_sha256 = sha256_path(model_path)
     previous = _previous_manifest(out)
@@ -217,10 +209,10 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
         check_opset(opset)
     steps = len(converters) + 1  # loading, then each target; validation reports its own steps
     say(f"loading {model_path.name}", 0, steps)
-    loaded = load(model_path, options)
+    loaded = origin.load()
     if validate:  # a second reading of the file must compute what the loaded model computes
         say("checking the loaded model against a second reader", 0, steps)
-        check_references(loaded, validate_options)
+        origin.check_references(loaded, validate_options)
     # what only the weights show (non-finite values, shapes, sizes): judged before anything is written
     add_loaded_findings(analysis, loaded.model, loaded.spec, list(converters))
     targets, skipped_after_load = _select_targets(analysis, list(converters), is_all)
@@ -239,7 +231,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
                 remove_path(staging.path(names[target]))
                 skipped[target] = [e.message]
             release()  # what a converter freed goes back to the OS before the next one allocates
-        _forget_traces(loaded.model)  # the frozen graphs hold a copy of every weight: not needed to validate
+        origin.after_export(loaded)  # e.g. the frozen graphs hold a copy of every weight: not needed to validate
         release()
         if validate and artifacts:
             say("validating parity")
@@ -248,7 +240,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
                 run_options["runtimes"] = _serving(run_options["runtimes"], artifacts)
             with stage("validate", ", ".join(a.path.name for a in artifacts), exit_code=EXIT_PARITY):
                 parity = _validate_staged(loaded, artifacts, staging.root, run_options)
-            parity.inputs["references"] = reference_summary(loaded)
+            parity.inputs["references"] = origin.reference_summary(loaded)
         for artifact in artifacts:
             artifact.path = staging.commit(names[artifact.format], force=force)
             if artifact.details.get("external_data"):  # ONNX weights beyond protobuf's 2 GB
@@ -260,11 +252,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
             previous = None
     extra = parity.manifest_fields() if parity is not None else _kept_golden(previous)
     document = manifest_io.build(
-        source={"path": model_path.name, "sha256": source_sha256,
-                "keras_version": loaded.spec.keras_version, "backend": loaded.spec.backend,
-                "loader": loaded.spec.loader, "repairs": list(loaded.spec.repairs),
-                "trust": loaded.spec.trust, "warnings": list(loaded.warnings),
-                **source_checks(loaded, checked=validate)},
+        source={"path": model_path.name, "sha256": source_sha256, **origin.manifest_fields(loaded, validate)},
         model=loaded.spec.summary(), analysis=_portable(analysis.to_dict(), model_path), artifacts=artifacts, out_dir=out,
         previous=previous, extra=extra,
         run={"created_unix": round(started), "seconds": round(time.time() - started, 3)},
@@ -292,36 +280,16 @@ def _export(converter: Any, loaded: Any, dest: Path, options: ExportOptions) -> 
 
 
 def check_references(loaded: Any, validate_options: dict[str, Any]) -> None:
-    """Run the second readers on the validation inputs (``loading.reference``); raises on disagreement."""
-    from modelport.loading import reference
-    from modelport.validators.tolerance import DEFAULT_ATOL, DEFAULT_RTOL, build
+    """Run the second readers on the validation inputs; raises on disagreement."""
+    from modelport.sources import for_loaded
 
-    tolerance = validate_options.get("tolerance") or build(
-        validate_options.get("atol", DEFAULT_ATOL), validate_options.get("rtol", DEFAULT_RTOL),
-        validate_options.get("per_output"), validate_options.get("per_format"))
-    reference.check(loaded, data=validate_options.get("data"), seed=validate_options.get("seed", 0),
-                    tolerance=tolerance, batch_sizes=validate_options.get("batch_sizes"))
+    for_loaded(loaded).check_references(loaded, validate_options)
 
 
 def reference_summary(loaded: Any) -> str:
-    from modelport.loading import reference
+    from modelport.sources import for_loaded
 
-    return reference.summary(loaded)
-
-
-def source_checks(loaded: Any, checked: bool = True) -> dict[str, Any]:
-    """The manifest's proof that the loaded model is the file's: the weight audit (with the digest
-    ``validate``/``gate`` compare) and the second readers' verdicts."""
-    weights = loaded.audit.to_dict() if loaded.audit is not None else {"status": "no stored weights"}
-    references = [r.to_dict() for r in loaded.references] if checked else "not checked (--no-validate)"
-    return {"weights": weights, "references": references}
-
-
-def _forget_traces(model: Any) -> None:
-    import sys
-
-    if "modelport.convert.tf_graph" in sys.modules:  # no TensorFlow target ran: nothing to forget
-        sys.modules["modelport.convert.tf_graph"].forget(model)
+    return for_loaded(loaded).reference_summary(loaded)
 
 
 def _portable(analysis: dict[str, Any], model_path: Path) -> dict[str, Any]:

@@ -49,6 +49,10 @@ def _inspect_path(path: Path, options: Any) -> dict[str, Any]:
         return _inspect_manifest(path)
     head = path.open("rb").read(1024)
     suffix = path.suffix.lower()
+    from modelport.sklearn.sniff import sniff as sniff_sklearn
+
+    if sniff_sklearn(path) is not None:  # a skops archive or a pickle: the scikit-learn source reads it, safely
+        return _inspect_sklearn(path, options)
     if head.startswith((HDF5_MAGIC, ZIP_MAGIC)) or suffix == ".json":
         return _inspect_model(path, options)
     if suffix == ".onnx":
@@ -75,6 +79,14 @@ def _inspect_model(path: Path, options: Any) -> dict[str, Any]:
         if not t.get("shape"):  # the config alone does not give an output's shape (every one has a batch axis)
             t["shape"] = None
     return {"kind": "keras-model", "path": str(path), **info}
+
+
+def _inspect_sklearn(path: Path, options: Any) -> dict[str, Any]:
+    from modelport.sources import for_kind
+
+    loaded = for_kind("sklearn", path, options).load()
+    return {"kind": "sklearn-model", "path": str(path), **loaded.spec.summary(),
+            "task": loaded.model.task, "columns": [c.to_dict() for c in loaded.model.columns]}
 
 
 def _dims(shape_proto: Any) -> list[Any]:

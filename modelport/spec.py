@@ -45,6 +45,7 @@ class ModelSpec:
     loader: str | None = None  # "keras3" | "tf_keras", chosen from the saved version
     repairs: list[str] = field(default_factory=list)  # names of config repair rules applied
     trust: dict[str, Any] = field(default_factory=dict)  # --trust-code / --custom-objects as given
+    kind: str = "keras"  # the kind of source ("keras" | "sklearn"): which converters accept it
 
     def layer(self, name: str) -> LayerSpec:
         for layer in self.layers:
@@ -55,6 +56,7 @@ class ModelSpec:
     def summary(self) -> dict[str, Any]:
         """The JSON-able part recorded in manifests and printed by ``inspect``."""
         return {
+            **({"kind": self.kind} if self.kind != "keras" else {}),
             "keras_version": self.keras_version,
             "backend": self.backend,
             "container": self.container,

@@ -112,7 +112,7 @@ def test_the_detector_finds_a_cycle():
 
 def test_the_graph_sees_function_level_and_relative_imports():
     graph = import_graph()
-    assert "modelport.loading" in graph["modelport.api"]  # imported inside api.load()
+    assert "modelport.sources" in graph["modelport.api"]  # imported inside api.source()
     assert "modelport.errors" in graph["modelport.convert"]
 
 

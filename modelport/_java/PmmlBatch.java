@@ -23,11 +23,16 @@ public final class PmmlBatch {
     private final Evaluator evaluator;
     private final String[] inputNames;
     private final DataType[] inputTypes;
+    // A string column crosses the bridge as indices into its vocabulary (set per batch); a string
+    // result (a class label) comes back as its index among the labels set for that field.
+    private final String[][] vocabularies;
+    private final Map<String, Map<String, Integer>> labelIndex = new HashMap<>();
 
     public PmmlBatch(Evaluator evaluator, String[] inputNames) {
         this.evaluator = evaluator;
         this.inputNames = inputNames.clone();
         this.inputTypes = new DataType[inputNames.length];
+        this.vocabularies = new String[inputNames.length][];
         Map<String, DataType> types = new HashMap<>();
         for (InputField field : evaluator.getInputFields()) {
             types.put(field.getName(), field.getDataType());
@@ -64,10 +69,27 @@ public final class PmmlBatch {
         return names.toArray(new String[0]);
     }
 
+    /** Values of a string column are sent as indices into {@code values} (NaN: missing). */
+    public void setVocabulary(int column, String[] values) {
+        vocabularies[column] = values == null ? null : values.clone();
+    }
+
+    /** A string result field (a predicted class label) is returned as its index in {@code labels}. */
+    public void setLabels(String resultName, String[] labels) {
+        Map<String, Integer> index = new HashMap<>();
+        for (int i = 0; i < labels.length; i++) {
+            index.put(labels[i], i);
+        }
+        labelIndex.put(resultName, index);
+    }
+
     /** A double as the Java value its field's data type expects; NaN means missing. */
     Object argument(int column, double value) {
         if (Double.isNaN(value)) {
             return null;
+        }
+        if (vocabularies[column] != null) {
+            return vocabularies[column][(int) value];
         }
         switch (inputTypes[column]) {
             case INTEGER:
@@ -117,10 +139,18 @@ public final class PmmlBatch {
         return out;
     }
 
-    static double resultValue(String name, Object value) {
+    double resultValue(String name, Object value) {
         Object decoded = EvaluatorUtil.decode(value);
         if (decoded == null) {
             return Double.NaN;
+        }
+        Map<String, Integer> labels = labelIndex.get(name);
+        if (labels != null) {
+            Integer index = labels.get(decoded.toString());
+            if (index == null) {
+                throw new IllegalArgumentException("result field '" + name + "' holds '" + decoded + "', not a known label");
+            }
+            return index;
         }
         if (decoded instanceof Number) {
             return ((Number) decoded).doubleValue();

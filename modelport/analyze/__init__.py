@@ -66,7 +66,7 @@ def analyze(spec: ModelSpec, targets: list[str], options: Any = None) -> Analysi
     """``options`` (ExportOptions) reach the converters that take them (PMML: the size budget)."""
     analysis = Analysis(spec)
     for t in targets:
-        converter = registry.get(t)
+        converter = registry.get(t, spec.kind)
         if getattr(converter, "uses_options", False):
             analysis.findings[t], estimate = converter.check_and_estimate(spec, options)
             if estimate is not None:
@@ -81,7 +81,7 @@ def add_loaded_findings(analysis: Analysis, model: Any, spec: ModelSpec, targets
     target's ``check_loaded`` findings replace that layer's verdict (``convert`` calls this right
     after loading, before anything is written)."""
     for target in targets:
-        hook = getattr(registry.get(target), CHECK_LOADED, None)
+        hook = getattr(registry.get(target, spec.kind), CHECK_LOADED, None)
         found = {f.layer: f for f in hook(model, spec)} if callable(hook) else {}
         if found:
             kept = [found.pop(f.layer, f) for f in analysis.findings.get(target, [])]

@@ -78,16 +78,35 @@ SequenceLengthOpt = Annotated[int | None, typer.Option(
     "--sequence-length", min=1, help="PMML: the number of time steps to unroll a dynamic time axis over (the artifact's input shape says so).",
     show_default=False)]
 TrustCodeOpt = Annotated[bool, typer.Option(
-    "--trust-code", help="Allow Lambda layers: runs Python code stored in the model file. Only for files you trust.")]
+    "--trust-code", help="Allow Lambda layers, and pickle/joblib files: runs Python code stored in the model file. Only for files you trust.")]
+TrustTypeOpt = Annotated[list[str] | None, typer.Option(
+    "--trust-type", help="A type a .skops file may build beyond scikit-learn's and numpy's (repeatable).",
+    show_default=False)]
+PmmlBackendOpt = Annotated[str | None, typer.Option(
+    "--pmml-backend", help="PMML of a scikit-learn pipeline: sklearn2pmml (default, JPMML-SkLearn) or nyoka (pure Python).",
+    show_default=False)]
 CustomObjectsOpt = Annotated[Path | None, typer.Option(
     "--custom-objects", help="A .py file defining the model's custom layer classes (it is imported, so it runs).",
     show_default=False)]
 
 
-def load_options(architecture: Path | None, trust_code: bool, custom_objects: Path | None):
+def load_options(architecture: Path | None, trust_code: bool, custom_objects: Path | None,
+                 trust_types: list[str] | None = None):
     from modelport.api import LoadOptions
 
-    return LoadOptions(architecture, trust_code, custom_objects)
+    return LoadOptions(architecture, trust_code, custom_objects, tuple(trust_types or ()))
+
+
+def pmml_backend_option(value: str | None) -> str | None:
+    """--pmml-backend, checked before any work."""
+    if value is None:
+        return None
+    from modelport.convert.sklearn_pmml import BACKENDS
+    from modelport.errors import BadInputError
+
+    if value.lower() not in BACKENDS:
+        raise BadInputError(f"unknown PMML backend '{value}'", f"choose {' or '.join(BACKENDS)}")
+    return value.lower()
 
 
 def _stderr():

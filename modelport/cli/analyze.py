@@ -11,11 +11,14 @@ from modelport.cli._app import (
     CustomObjectsOpt,
     JsonFlag,
     ModelArg,
+    PmmlBackendOpt,
     PmmlMaxSizeOpt,
     SequenceLengthOpt,
     TrustCodeOpt,
+    TrustTypeOpt,
     app,
     load_options,
+    pmml_backend_option,
 )
 from modelport.errors import EXIT_OK, EXIT_UNSUPPORTED, BadInputError
 
@@ -31,6 +34,8 @@ def analyze(
     custom_objects: CustomObjectsOpt = None,
     pmml_max_size: PmmlMaxSizeOpt = None,
     sequence_length: SequenceLengthOpt = None,
+    trust_type: TrustTypeOpt = None,
+    pmml_backend: PmmlBackendOpt = None,
 ) -> None:
     """Say, for every target and layer, native / rewrite (named rule) / unsupported (reason, hint).
 
@@ -47,8 +52,9 @@ def analyze(
             raise BadInputError(f"unknown format '{fmt}'", "use --json for JSON, nothing for the table")
         as_json = as_json or fmt.lower() == "json"
     _, is_all = parse_targets(to)
-    options = load_options(architecture, trust_code, custom_objects)
-    analysis = api.analyze(model, to, options, pmml_max_size=pmml_max_size, sequence_length=sequence_length)
+    options = load_options(architecture, trust_code, custom_objects, trust_type)
+    analysis = api.analyze(model, to, options, pmml_max_size=pmml_max_size, sequence_length=sequence_length,
+                           pmml_backend=pmml_backend_option(pmml_backend))
     note = api.safety_note(model, options)
     if as_json:
         from modelport.cli.render import print_json

@@ -12,10 +12,13 @@ from modelport.cli._app import (
     CustomObjectsOpt,
     JsonFlag,
     ModelArg,
+    PmmlBackendOpt,
     PmmlMaxSizeOpt,
     SequenceLengthOpt,
     TrustCodeOpt,
+    TrustTypeOpt,
     app,
+    pmml_backend_option,
 )
 from modelport.cli.validate import HtmlOpt, JsonOpt, JunitOpt, RequireRuntimesOpt, RuntimesOpt, StrictOpt
 
@@ -67,8 +70,10 @@ def convert(
     strict: StrictOpt = False,
     pmml_max_size: PmmlMaxSizeOpt = None,
     sequence_length: SequenceLengthOpt = None,
+    trust_type: TrustTypeOpt = None,
+    pmml_backend: PmmlBackendOpt = None,
 ) -> None:
-    """Convert a Keras model to production formats, then validate each artifact's numbers.
+    """Convert a Keras model (or a scikit-learn pipeline, .skops) to production formats, then validate each artifact's numbers.
 
     Exit 0 ok, 1 an artifact failed validation (it is still written, with the report in
     modelport.json) or, with --strict, parity was vacuous, 2 bad input, 3 a requested target cannot express the model (nothing written).
@@ -92,6 +97,7 @@ def convert(
             custom_objects=custom_objects, validate=validate, class_labels=_names_from(class_labels),
             feature_names=_names_from(feature_names), progress=progress,
             pmml_max_size=pmml_max_size, sequence_length=sequence_length,
+            trust_types=tuple(trust_type or ()), pmml_backend=pmml_backend_option(pmml_backend),
             **({"data": data, "tolerance": from_cli(atol, rtol), "runtimes": runtimes_option(runtimes)} if validate else {}),
         )
     if result.parity is not None:

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, JsonFlag, ModelArg, TrustCodeOpt, app, load_options
+from modelport.cli._app import (
+    ArchitectureOpt,
+    CustomObjectsOpt,
+    JsonFlag,
+    ModelArg,
+    TrustCodeOpt,
+    TrustTypeOpt,
+    app,
+    load_options,
+)
 from modelport.runtimes import RUNTIME_MODULES
 
 JsonOpt = Annotated[Path | None, typer.Option("--report-json", help="Write the JSON report (schema: docs/report-schema.json).", show_default=False)]
@@ -39,8 +48,9 @@ def validate(
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,
     strict: StrictOpt = False,
+    trust_type: TrustTypeOpt = None,
 ) -> None:
-    """Run Keras and every artifact, each in its production runtime, on the same inputs; compare.
+    """Run Keras (or scikit-learn) and every artifact, each in its production runtime, on the same inputs; compare.
 
     Exit 0 when every artifact matches within tolerance, 1 when one does not (or its runtime
     crashed, or with --strict the reference is vacuous), 2 on bad input (data of the wrong shape, an artifact from another model, a missing runtime).
@@ -62,7 +72,7 @@ def validate(
         from modelport import api
         from modelport.validators.tolerance import check_names
 
-        options = load_options(architecture, trust_code, custom_objects)
+        options = load_options(architecture, trust_code, custom_objects, trust_type)
         check_names(tolerance, [t.name for t in api.read_spec(model, options).outputs])
     mismatch = source_mismatch(model, list(artifacts))
     if mismatch:  # first, before any result, so nobody reads a failure without its likely cause
@@ -71,7 +81,7 @@ def validate(
         console(stderr=True).print(f"warning: {mismatch}", highlight=False)
     with progress_bar("validate") as progress:
         report = validate_paths(
-            model, list(artifacts), load_options=load_options(architecture, trust_code, custom_objects),
+            model, list(artifacts), load_options=load_options(architecture, trust_code, custom_objects, trust_type),
             data=data, tolerance=tolerance, runtimes=runtimes_option(runtimes), batch_sizes=(1, batch_size),
             seed=seed, progress=progress, localize=localize,
         )

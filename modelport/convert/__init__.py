@@ -26,6 +26,16 @@ _BUILTIN = {
     "pmml": "modelport.convert.pmml:PmmlConverter",
 }
 
+# source kind -> target -> converter, for sources other than Keras files (the default above). A target
+# registered but not listed for a source is "not applicable" to it (``NotApplicable``).
+_BY_SOURCE = {
+    "sklearn": {
+        "onnx": "modelport.convert.sklearn_onnx:SklearnOnnxConverter",
+        "pmml": "modelport.convert.sklearn_pmml:SklearnPmmlConverter",
+    },
+}
+SOURCE_NAMES = {"keras": "Keras models", "sklearn": "scikit-learn sources"}
+
 __all__ = ["Artifact", "Converter", "ExportOptions", "Finding", "available", "get", "parse_targets"]
 
 
@@ -64,12 +74,16 @@ def available() -> list[str]:
     return list(_registry())
 
 
-def get(target: str) -> Converter:
+def get(target: str, source: str = "keras") -> Converter:
+    """The converter for ``target`` that accepts ``source`` (a converter's ``sources``, default Keras)."""
     reg = _registry()
     if target not in reg:
         raise UnknownTargetError(
             f"unknown target '{target}'", f"choose from {', '.join(reg)} or 'all'"
         )
+    if source != "keras":
+        ref = _BY_SOURCE.get(source, {}).get(target)
+        return _load(ref) if ref else NotApplicable(target, source)
     ref = reg[target]
     if isinstance(ref, str):
         return _load(ref)
@@ -91,3 +105,26 @@ def parse_targets(to: str | list[str] | tuple[str, ...]) -> tuple[list[str], boo
             f"choose from {', '.join(available())} or 'all'",
         )
     return list(dict.fromkeys(names)), False
+
+
+class NotApplicable:
+    """A target with no converter for this kind of source: one model-wide UNSUPPORTED finding, so
+    ``--to all`` skips it in one line and naming it exits 3."""
+
+    suffix = ""
+    description = "not applicable"
+
+    def __init__(self, target: str, source: str):
+        self.target, self.source = target, source
+        self.sources: tuple[str, ...] = ()
+
+    def check(self, spec: object) -> list[Finding]:
+        from modelport.convert.base import UNSUPPORTED
+
+        kinds = SOURCE_NAMES.get(self.source, self.source)
+        return [Finding(self.target, "(model)", getattr(spec, "model_class", ""), UNSUPPORTED,
+                        reason=f"{self.target} is not applicable to {kinds}",
+                        hint=f"choose a target for {kinds}: {', '.join(_BY_SOURCE.get(self.source, {}))}")]
+
+    def export(self, model: object, spec: object, dest: object, options: object) -> Artifact:
+        raise UnknownTargetError(f"{self.target} is not applicable to {SOURCE_NAMES.get(self.source, self.source)}")

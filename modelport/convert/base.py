@@ -38,6 +38,7 @@ class ExportOptions:
     feature_names: list[str] | None = None  # PMML
     sequence_length: int | None = None  # PMML: fixes a dynamic time axis (input axis 1) for unrolling
     pmml_max_size: int | None = None  # PMML: document size budget in bytes (None = the default)
+    pmml_backend: str | None = None  # PMML of a scikit-learn source: "sklearn2pmml" (default) | "nyoka"
     extra: dict[str, Any] = field(default_factory=dict)  # options of third-party converters
 
 
@@ -95,6 +96,8 @@ class Converter(Protocol):
     """A conversion target. ``check`` is pure and cheap; ``export`` does the work."""
 
     target: str  # the name users type after --to
+    # Optional: ``sources``, the kinds of source it accepts (default ("keras",)); the registry
+    # (``modelport.convert.get(target, source)``) picks the converter for the source being converted.
     suffix: str  # file suffix of the artifact ("" for a directory)
     description: str
 

@@ -18,6 +18,7 @@ PREFIX = "model"  # files: model.meta, model.index, model.data-00000-of-00001
 
 class CheckpointConverter(TracedTarget):
     target = "ckpt"
+    sources = ("keras",)  # the kinds of source it converts (modelport.convert.get picks by kind)
     suffix = ""  # a directory
     description = "TF1 checkpoint + meta graph (tf.compat.v1 Saver, TF Java)"
     unsupported_layers = table_reasons("the checkpoint's graph captures uninitialised (a Saver restores variables, not tables)")

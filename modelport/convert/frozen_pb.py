@@ -15,6 +15,7 @@ PB_WEIGHT_LIMIT = 2**31 - (64 << 20)
 
 class FrozenGraphConverter(TracedTarget):
     target = "pb"
+    sources = ("keras",)  # the kinds of source it converts (modelport.convert.get picks by kind)
     suffix = ".pb"
     one_protobuf = True
     description = "frozen TensorFlow GraphDef (TF Java, TF C API, tf.compat.v1)"

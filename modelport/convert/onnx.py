@@ -50,6 +50,7 @@ def check_opset(opset: int | None) -> int:
 
 class OnnxConverter(TracedTarget):
     target = "onnx"
+    sources = ("keras",)  # the kinds of source it converts (modelport.convert.get picks by kind)
     suffix = ".onnx"
     one_protobuf = True
     description = "ONNX (ONNX Runtime in Java, C#, C++, JS, ...)"

@@ -18,6 +18,7 @@ SIGNATURE = "serving_default"
 
 class SavedModelConverter(TracedTarget):
     target = "savedmodel"
+    sources = ("keras",)  # the kinds of source it converts (modelport.convert.get picks by kind)
     suffix = ""  # a directory
     description = "TensorFlow SavedModel (TF Serving, TF Java, TF C API)"
 

@@ -65,7 +65,9 @@ class PmmlLayout:
         for name, (fields, _dtype) in self.inputs.items():
             array = np.asarray(inputs[name])
             rows = array.shape[0] if array.ndim else 1
-            flat = array.reshape(rows, -1).astype(np.float64, copy=False)
+            flat = array.reshape(rows, -1)
+            # a string field (a scikit-learn category column) keeps its text; None is missing
+            flat = flat.astype(object, copy=False) if _dtype == "string" else flat.astype(np.float64, copy=False)
             if flat.shape[1] != len(fields):
                 raise BadInputError(
                     f"input '{name}' has {flat.shape[1]} values per row, the PMML expects {len(fields)}",
@@ -94,6 +96,27 @@ class PmmlLayout:
             out[:, j] = columns[field]
         return out
 
+    def string_fields(self) -> set[str]:
+        return {f for fields, dtype in self.inputs.values() if dtype == "string" for f in fields}
+
+    def encode_strings(self, columns: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+        """String columns as float indices into a per-batch vocabulary (NaN: missing), for runtimes
+        that take one numeric matrix (JPMML's batch helper turns the index back into the text)."""
+        out, vocabularies = dict(columns), {}
+        for name in self.string_fields():
+            values = columns[name]
+            missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in values], dtype=bool)
+            texts = np.array(["" if m else str(v) for v, m in zip(values, missing, strict=True)], dtype=object)
+            vocabulary, codes = np.unique(texts[~missing], return_inverse=True) if (~missing).any() else ([], [])
+            encoded = np.full(len(values), np.nan)
+            encoded[~missing] = codes
+            out[name], vocabularies[name] = encoded, [str(v) for v in vocabulary]
+        return out, vocabularies
+
+    def labels(self) -> dict[str, list[str]]:
+        """Result fields holding a class label, with the labels their indices stand for."""
+        return {spec["fields"][0]: list(spec["label_values"]) for spec in self.outputs.values() if spec.get("label_values")}
+
     def integer_fields(self) -> set[str]:
         return {f for fields, dtype in self.inputs.values() if dtype == "integer" for f in fields}
 
@@ -107,6 +130,10 @@ class PmmlLayout:
             width = len(spec["fields"])
             block = values[:, start : start + width]
             start += width
+            if spec.get("label_values"):  # indices -> the class labels they stand for (NaN: no prediction)
+                labels = np.array([*spec["label_values"], None], dtype=object)
+                codes = np.where(np.isnan(block), len(spec["label_values"]), block).astype(np.int64)
+                block = labels[codes]
             shape = spec.get("shape")
             if shape:
                 block = block.reshape((n_rows, *[int(d) for d in shape[1:]]))

@@ -63,16 +63,19 @@ class JavaSession:
     def run(self, inputs: dict[str, Any]) -> dict[str, np.ndarray]:
         n_rows, columns = self.layout.field_columns(inputs)
         fields = list(columns)
-        matrix = self.layout.matrix(columns, fields, n_rows)
         integer = self.layout.integer_fields()
+        strings = self.layout.string_fields()
         outputs: dict[str, np.ndarray] = {}
         with tempfile.TemporaryDirectory(prefix="modelport-java-") as tmp:
             in_csv = Path(tmp) / "in.csv"
-            write_csv(in_csv, fields, matrix, integer)
+            if strings:
+                write_text_csv(in_csv, fields, columns, n_rows, integer, strings)
+            else:
+                write_csv(in_csv, fields, self.layout.matrix(columns, fields, n_rows), integer)
             for i, document in enumerate(self.layout.documents):
                 out_csv = Path(tmp) / f"out{i}.csv"
                 self.timings = self.score_csv(document.path, in_csv, out_csv)
-                values = read_columns(out_csv, list(document.result_fields), n_rows)
+                values = read_columns(out_csv, list(document.result_fields), n_rows, self.layout.labels())
                 outputs.update(self.layout.assemble(document, values))
         return outputs
 
@@ -90,7 +93,24 @@ def write_csv(path: Path, fields: list[str], matrix: np.ndarray, integer_fields:
                 out.write(template % tuple(row) + "\n")
 
 
-def read_columns(path: Path, wanted: list[str], n_rows: int) -> np.ndarray:
+def write_text_csv(path: Path, fields: list[str], columns: dict[str, np.ndarray], n_rows: int,
+                   integer_fields: set[str], string_fields: set[str]) -> None:
+    """As ``write_csv``, with string fields written as their text (quoted by the csv module); missing -> empty."""
+    def cell(field: str, value: Any) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if field in string_fields:
+            return str(value)
+        return f"{int(value):d}" if field in integer_fields else f"{value:.17g}"
+
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(fields)
+        for r in range(n_rows):
+            writer.writerow([cell(f, columns[f][r]) for f in fields])
+
+
+def read_columns(path: Path, wanted: list[str], n_rows: int, labels: dict[str, list[str]] | None = None) -> np.ndarray:
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         header = next(reader)
@@ -99,10 +119,18 @@ def read_columns(path: Path, wanted: list[str], n_rows: int) -> np.ndarray:
         if absent:
             raise RuntimeError(f"ScorePmml wrote no column(s) {', '.join(absent)}; it wrote {header}")
         cols = [index[name] for name in wanted]
-        values = np.array([[float(row[c]) if row[c] else np.nan for c in cols] for row in reader], dtype=np.float64)
+        codes = [{label: i for i, label in enumerate((labels or {}).get(name, []))} or None for name in wanted]
+        values = np.array([[_number(row[c], code) for c, code in zip(cols, codes, strict=True)] for row in reader],
+                          dtype=np.float64)
     if values.shape[0] != n_rows:
         raise RuntimeError(f"ScorePmml wrote {values.shape[0]} rows for {n_rows} inputs")
     return values.reshape(n_rows, len(wanted))
+
+
+def _number(cell: str, labels: dict[str, int] | None) -> float:
+    if not cell:
+        return np.nan
+    return float(labels[cell]) if labels is not None else float(cell)
 
 
 def unavailable() -> str | None:

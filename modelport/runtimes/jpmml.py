@@ -59,8 +59,12 @@ class JpmmlSession:
         import jpype
 
         n_rows, columns = self.layout.field_columns(inputs)
+        columns, vocabularies = self.layout.encode_strings(columns)
         outputs: dict[str, np.ndarray] = {}
         for document, batch, fields in zip(self.layout.documents, self._batches, self._input_fields, strict=False):
+            for i, field_name in enumerate(fields):
+                if field_name in vocabularies:
+                    batch.setVocabulary(i, jpype.JArray(jpype.JString)(vocabularies[field_name]))
             matrix = self.layout.matrix(columns, fields, n_rows)
             names = jpype.JArray(jpype.JString)(list(document.result_fields))
             values = np.empty((n_rows, len(document.result_fields)), dtype=np.float64)
@@ -115,7 +119,10 @@ def load(artifact: Any) -> JpmmlSession:
         verify_s += time.perf_counter() - t_verify
         load_s += t_verify - t_load
         fields = [str(name) for name in batch_class.inputFieldNames(evaluator)]
-        batches.append(batch_class(evaluator, jpype.JArray(jpype.JString)(fields)))
+        batch = batch_class(evaluator, jpype.JArray(jpype.JString)(fields))
+        for result_field, labels in layout.labels().items():
+            batch.setLabels(result_field, jpype.JArray(jpype.JString)(labels))
+        batches.append(batch)
         input_fields.append(fields)
     timings = {"jvm_start_s": t1 - t0, "load_s": load_s, "verify_s": verify_s}
     return JpmmlSession(layout, batches, input_fields, verification, timings)

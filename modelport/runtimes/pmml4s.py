@@ -35,15 +35,21 @@ class Pmml4sSession:
         outputs: dict[str, np.ndarray] = {}
         for document, model in zip(self.layout.documents, self._models, strict=False):
             fields = [str(name) for name in model.inputNames]
-            matrix = self.layout.matrix(columns, fields, n_rows)
+            strings = self.layout.string_fields()
+            matrix = self.layout.matrix({k: v for k, v in columns.items() if k not in strings},
+                                        [f for f in fields if f not in strings], n_rows) if not strings else None
             is_int = [f in integer_fields for f in fields]
             wanted = list(document.result_fields)
             values = np.empty((n_rows, len(wanted)), dtype=np.float64)
             step = max(1, MAX_VALUES_PER_CALL // max(1, len(fields)))
             for start in range(0, n_rows, step):
-                rows = [_json_row(row, is_int) for row in matrix[start : start + step].tolist()]
+                if matrix is not None:
+                    rows = [_json_row(row, is_int) for row in matrix[start : start + step].tolist()]
+                else:  # string fields: each row from its columns, text as text
+                    rows = [[_json_value(columns[f][r], f in strings, i) for f, i in zip(fields, is_int, strict=True)]
+                            for r in range(start, min(n_rows, start + step))]
                 reply = json.loads(model.predict(json.dumps({"columns": fields, "data": rows})))
-                values[start : start + step] = _pick(reply, wanted, document.path)
+                values[start : start + step] = _pick(reply, wanted, document.path, self.layout.labels())
             outputs.update(self.layout.assemble(document, values))
         return outputs
 
@@ -53,12 +59,21 @@ def _json_row(row: list[float], is_int: list[bool]) -> list[Any]:
     return [None if math.isnan(v) else (int(v) if i else v) for v, i in zip(row, is_int, strict=False)]
 
 
-def _pick(reply: dict[str, Any], wanted: list[str], path: Any) -> np.ndarray:
+def _json_value(value: Any, is_string: bool, is_int: bool) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if is_string:
+        return str(value)
+    return int(value) if is_int else float(value)
+
+
+def _pick(reply: dict[str, Any], wanted: list[str], path: Any, labels: dict[str, list[str]] | None = None) -> np.ndarray:
     index = {name: i for i, name in enumerate(reply["columns"])}
     absent = [name for name in wanted if name not in index]
     if absent:
         raise RuntimeError(f"PMML4S returned no field(s) {', '.join(absent)} for {path}; it returned {list(index)}")
-    picked = [[row[index[name]] for name in wanted] for row in reply["data"]]
+    codes = {name: {label: i for i, label in enumerate(values)} for name, values in (labels or {}).items()}
+    picked = [[_code(row[index[name]], codes.get(name)) for name in wanted] for row in reply["data"]]
     return np.array(picked, dtype=np.float64)  # null -> nan
 
 
@@ -94,3 +109,10 @@ def load(artifact: Any) -> Pmml4sSession:
                 "check the file with modelport.runtimes.pmml_xsd.validate_pmml",
             ) from exc
     return Pmml4sSession(layout, models, {"load_s": time.perf_counter() - t0})
+
+
+def _code(value: Any, labels: dict[str, int] | None) -> Any:
+    """A class label as its index among the layout's labels (the layout turns it back)."""
+    if labels is None or value is None:
+        return value
+    return labels[str(value)]

@@ -90,6 +90,10 @@ def compare(name: str, actual: Any, expected: Any, bound: Bound, classifier: boo
             result.shape_error = f"shape {np.asarray(pairs[0][0]).shape} != Keras {exp.shape}"
             result.elements = result.mismatches = int(sum(np.asarray(e).size for _, e in pairs))
             return result
+        if exp.dtype.kind in "OUS" or act.dtype.kind in "OUS":  # text (class labels): equal or not, as 0 or 1
+            flat_a.append((act.astype(str) != exp.astype(str)).astype(np.float64).ravel())
+            flat_e.append(np.zeros(exp.size))
+            continue
         flat_a.append(act.astype(np.float64).ravel())
         flat_e.append(exp.astype(np.float64).ravel())
         if classifier:

@@ -49,6 +49,9 @@ def _groups(arrays: list[np.ndarray]) -> list[np.ndarray]:
     """Rows of the same per-row shape stacked together (one group per sequence length)."""
     by_shape: dict[tuple[int, ...], list[np.ndarray]] = {}
     for a in arrays:
+        a = np.asarray(a)
+        if a.dtype.kind in "OUS":  # text (class labels): spread as distinct values, by index
+            a = np.unique(a.astype(str), return_inverse=True)[1].reshape(a.shape)
         a = np.asarray(a, dtype="float64")
         if a.ndim == 0:
             a = a.reshape(1, 1)

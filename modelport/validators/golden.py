@@ -1,7 +1,9 @@
 """Golden inputs and Keras outputs, stored beside the manifest so the gate needs no Keras file.
 
 ``modelport.golden.npz`` holds, per validation case ``i``: ``{i}/in/{input}`` and ``{i}/out/{output}``,
-plus ``__labels__`` (case labels). No pickles: it loads with ``allow_pickle=False``.
+plus ``__labels__`` (case labels). No pickles: it loads with ``allow_pickle=False``, so a text array
+(a scikit-learn category column, class labels) is stored as unicode with its missing entries (None)
+in ``{key}#missing``.
 """
 
 from __future__ import annotations
@@ -24,12 +26,24 @@ GOLDEN_NAME = "modelport.golden.npz"
 def save(path: Path, cases: list[Case], expected: list[dict[str, np.ndarray]]) -> Path:
     arrays: dict[str, np.ndarray] = {"__labels__": np.array([c.label for c in cases])}
     for i, (case, outs) in enumerate(zip(cases, expected)):
-        arrays.update({f"{i}/in/{k}": np.asarray(v) for k, v in case.inputs.items()})
-        arrays.update({f"{i}/out/{k}": np.asarray(v) for k, v in outs.items()})
+        for key, value in [*((f"{i}/in/{k}", v) for k, v in case.inputs.items()),
+                           *((f"{i}/out/{k}", v) for k, v in outs.items())]:
+            arrays.update(_storable(key, np.asarray(value)))
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     write_bytes_atomic(Path(path), buf.getvalue())
     return Path(path)
+
+
+MISSING = "#missing"
+
+
+def _storable(key: str, value: np.ndarray) -> dict[str, np.ndarray]:
+    if value.dtype.kind != "O":
+        return {key: value}
+    missing = np.array([v is None for v in value.ravel()], dtype=bool).reshape(value.shape)
+    text = np.array(["" if v is None else str(v) for v in value.ravel()], dtype=str).reshape(value.shape)
+    return {key: text, key + MISSING: missing} if missing.any() else {key: text}
 
 
 def load(path: Path) -> tuple[list[Case], list[dict[str, np.ndarray]]]:
@@ -39,11 +53,15 @@ def load(path: Path) -> tuple[list[Case], list[dict[str, np.ndarray]]]:
             cases = [Case(label, {}) for label in labels]
             expected: list[dict[str, np.ndarray]] = [{} for _ in labels]
             for key in z.files:
-                if key == "__labels__":
+                if key == "__labels__" or key.endswith(MISSING):
                     continue
                 index, kind, name = key.split("/", 2)
                 target = cases[int(index)].inputs if kind == "in" else expected[int(index)]
                 target[name] = z[key]
+                if key + MISSING in z.files:
+                    text = target[name].astype(object)
+                    text[z[key + MISSING]] = None
+                    target[name] = text
     except FileNotFoundError:
         raise BadInputError(f"golden file {path} is missing", "re-run `modelport convert` to write it") from None
     except (ValueError, KeyError, OSError) as e:

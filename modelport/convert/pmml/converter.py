@@ -26,6 +26,7 @@ def _version() -> str:
 
 class PmmlConverter:
     target = "pmml"
+    sources = ("keras",)  # the kinds of source it converts (modelport.convert.get picks by kind)
     suffix = ".pmml"
     description = "standard PMML 4.4 NeuralNetwork (JPMML-Evaluator, PMML4S)"
 
