@@ -117,6 +117,32 @@ public final class PmmlBatch {
         return out;
     }
 
+    /**
+     * As {@link #score}, for rows that hold strings (raw categorical columns): each cell is a String,
+     * a Double (NaN or null is missing) or null.
+     */
+    public double[] scoreObjects(Object[] flat, int nRows, String[] resultNames) {
+        int nIn = inputNames.length;
+        int nOut = resultNames.length;
+        if (flat.length != nRows * nIn) {
+            throw new IllegalArgumentException("expected " + nRows * nIn + " values, got " + flat.length);
+        }
+        double[] out = new double[nRows * nOut];
+        Map<String, Object> arguments = new HashMap<>(2 * nIn);
+        for (int r = 0; r < nRows; r++) {
+            arguments.clear();
+            for (int c = 0; c < nIn; c++) {
+                Object cell = flat[r * nIn + c];
+                arguments.put(inputNames[c], cell instanceof Number ? argument(c, ((Number) cell).doubleValue()) : cell);
+            }
+            Map<String, ?> results = evaluator.evaluate(arguments);
+            for (int j = 0; j < nOut; j++) {
+                out[r * nOut + j] = resultValue(resultNames[j], results.get(resultNames[j]));
+            }
+        }
+        return out;
+    }
+
     static double resultValue(String name, Object value) {
         Object decoded = EvaluatorUtil.decode(value);
         if (decoded == null) {

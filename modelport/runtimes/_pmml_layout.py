@@ -65,7 +65,8 @@ class PmmlLayout:
         for name, (fields, _dtype) in self.inputs.items():
             array = np.asarray(inputs[name])
             rows = array.shape[0] if array.ndim else 1
-            flat = array.reshape(rows, -1).astype(np.float64, copy=False)
+            # a string field (a raw categorical column in front of a preprocessing) keeps its text
+            flat = array.reshape(rows, -1).astype(object if _dtype == "string" else np.float64, copy=False)
             if flat.shape[1] != len(fields):
                 raise BadInputError(
                     f"input '{name}' has {flat.shape[1]} values per row, the PMML expects {len(fields)}",
@@ -82,14 +83,16 @@ class PmmlLayout:
         return (n_rows or 0), columns
 
     def matrix(self, columns: dict[str, np.ndarray], fields: list[str], n_rows: int) -> np.ndarray:
-        """A C-contiguous (rows x fields) float64 matrix of the named field columns."""
+        """A C-contiguous (rows x fields) float64 matrix of the named field columns (object when a
+        string field is among them: numbers stay floats, NaN is missing)."""
         unknown = [f for f in fields if f not in columns]
         if unknown:
             raise BadInputError(
                 f"the PMML needs fields the layout does not feed: {', '.join(unknown[:5])}",
                 "the artifact details do not match the PMML document; re-run the conversion",
             )
-        out = np.empty((n_rows, len(fields)), dtype=np.float64)
+        text = any(columns[f].dtype == object for f in fields)
+        out = np.empty((n_rows, len(fields)), dtype=object if text else np.float64)
         for j, field in enumerate(fields):
             out[:, j] = columns[field]
         return out

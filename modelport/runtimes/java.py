@@ -83,6 +83,12 @@ def write_csv(path: Path, fields: list[str], matrix: np.ndarray, integer_fields:
     template = ",".join(formats)
     with open(path, "w", newline="", encoding="utf-8") as out:
         csv.writer(out).writerow(fields)
+        if matrix.dtype == object:  # string fields (raw categorical columns): the csv module quotes them
+            writer = csv.writer(out)
+            for row in matrix:
+                writer.writerow([v if isinstance(v, str) else "" if np.isnan(v) else fmt % v
+                                 for fmt, v in zip(formats, row, strict=False)])
+            return
         for row in matrix:
             if np.isnan(row).any():
                 out.write(",".join("" if np.isnan(v) else fmt % v for fmt, v in zip(formats, row, strict=False)) + "\n")

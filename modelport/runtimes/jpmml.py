@@ -67,9 +67,13 @@ class JpmmlSession:
             step = max(1, MAX_VALUES_PER_CALL // max(1, len(fields)))  # bounds the Java heap per call
             for start in range(0, n_rows, step):
                 chunk = matrix[start : start + step]
-                flat = jpype.JArray(jpype.JDouble)(chunk.ravel())  # one primitive copy, no boxing
                 try:
-                    result = batch.score(flat, chunk.shape[0], names)
+                    if chunk.dtype == object:  # string fields: boxed values (strings, doubles, null)
+                        cells = [None if isinstance(v, float) and v != v else v for v in chunk.ravel().tolist()]
+                        result = batch.scoreObjects(jpype.JArray(jpype.JObject)(cells), chunk.shape[0], names)
+                    else:
+                        flat = jpype.JArray(jpype.JDouble)(chunk.ravel())  # one primitive copy, no boxing
+                        result = batch.score(flat, chunk.shape[0], names)
                 except jpype.JException as exc:  # the document loads but cannot be evaluated
                     raise ParityError(
                         f"JPMML failed scoring {document.path}: {exc.getClass().getSimpleName()}: {exc.getMessage()}",

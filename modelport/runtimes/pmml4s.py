@@ -48,9 +48,10 @@ class Pmml4sSession:
         return outputs
 
 
-def _json_row(row: list[float], is_int: list[bool]) -> list[Any]:
-    # JSON has no NaN: a missing value is null. Integer (categorical) fields go as ints.
-    return [None if math.isnan(v) else (int(v) if i else v) for v, i in zip(row, is_int, strict=False)]
+def _json_row(row: list[Any], is_int: list[bool]) -> list[Any]:
+    # JSON has no NaN: a missing value is null. Integer (categorical) fields go as ints, strings as strings.
+    return [v if isinstance(v, str) else None if math.isnan(v) else (int(v) if i else v)
+            for v, i in zip(row, is_int, strict=False)]
 
 
 def _pick(reply: dict[str, Any], wanted: list[str], path: Any) -> np.ndarray:
