@@ -65,16 +65,23 @@ def load(model: str | Path, options: LoadOptions | None = None, **kwargs: Any):
 
 def analyze(model: str | Path, to: str | Sequence[str] | None = None,
             options: LoadOptions | None = None, *, pmml_max_size: str | int | None = None,
-            sequence_length: int | None = None) -> Analysis:
+            sequence_length: int | None = None, preprocess: str | Path | None = None) -> Analysis:
     """Every layer's verdict for every requested target (default: all), without TensorFlow.
 
     Only the config is read and no code in the file runs, so a model with Lambda layers is analysed
     too (``safety_note`` says what ``convert`` would need for it); a class Keras does not ship
-    cannot be analysed and is refused as ``convert`` refuses it, unless supplied."""
+    cannot be analysed and is refused as ``convert`` refuses it, unless supplied. With ``preprocess``
+    (a fitted scikit-learn transformer), each target also says whether it can hold it."""
     options = options or LoadOptions()
     targets, _ = registry.parse_targets(to or "all")
     check_analysable(model, options)
-    return analyze_spec(read_spec(model, options), targets, _export_options(pmml_max_size, sequence_length))
+    export_options = _export_options(pmml_max_size, sequence_length)
+    if preprocess is not None:
+        from modelport.compose import pipeline
+
+        prep = pipeline.read_preprocessing(preprocess, options.trust_code)
+        return pipeline.analyze(read_spec(model, options), prep, targets, export_options)
+    return analyze_spec(read_spec(model, options), targets, export_options)
 
 
 def _export_options(pmml_max_size: str | int | None, sequence_length: int | None, **kwargs: Any) -> ExportOptions:
@@ -179,6 +186,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
             trust_code: bool = False, custom_objects: str | Path | None = None, validate: bool = True,
             class_labels: Sequence[str] | None = None, feature_names: Sequence[str] | None = None,
             pmml_max_size: str | int | None = None, sequence_length: int | None = None,
+            preprocess: str | Path | None = None,
             progress: Callable[[str, int, int], None] | None = None, **validate_options: Any) -> ConversionResult:
     """Convert a Keras model file to each target; write the manifest; validate parity (default on).
 
@@ -186,7 +194,16 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     exists without ``force``; artifacts are built in a staging directory and renamed into place.
     ``progress(step, done, total)`` is told what is happening; ``validate_options`` go to
     ``modelport.validators.validate_artifacts`` (data, tolerance, runtimes, ...).
+    ``preprocess``: a fitted scikit-learn transformer (.skops) to put in front of the model: onnx and
+    pmml then take its raw columns (``modelport.compose``, docs/preprocessing.md).
     """
+    if preprocess is not None:
+        from modelport.compose.pipeline import convert as convert_composed
+
+        return convert_composed(model, preprocess, to, out_dir, opset=opset, force=force, architecture=architecture,
+                                trust_code=trust_code, custom_objects=custom_objects, validate=validate,
+                                class_labels=class_labels, feature_names=feature_names, pmml_max_size=pmml_max_size,
+                                sequence_length=sequence_length, progress=progress, **validate_options)
     started = time.time()
 
     def say(step: str, done: int = 0, total: int = 0) -> None:

@@ -12,6 +12,7 @@ from modelport.cli._app import (
     JsonFlag,
     ModelArg,
     PmmlMaxSizeOpt,
+    PreprocessOpt,
     SequenceLengthOpt,
     TrustCodeOpt,
     app,
@@ -31,6 +32,7 @@ def analyze(
     custom_objects: CustomObjectsOpt = None,
     pmml_max_size: PmmlMaxSizeOpt = None,
     sequence_length: SequenceLengthOpt = None,
+    preprocess: PreprocessOpt = None,
 ) -> None:
     """Say, for every target and layer, native / rewrite (named rule) / unsupported (reason, hint).
 
@@ -48,7 +50,8 @@ def analyze(
         as_json = as_json or fmt.lower() == "json"
     _, is_all = parse_targets(to)
     options = load_options(architecture, trust_code, custom_objects)
-    analysis = api.analyze(model, to, options, pmml_max_size=pmml_max_size, sequence_length=sequence_length)
+    analysis = api.analyze(model, to, options, pmml_max_size=pmml_max_size, sequence_length=sequence_length,
+                           preprocess=preprocess)
     note = api.safety_note(model, options)
     if as_json:
         from modelport.cli.render import print_json

@@ -13,6 +13,7 @@ from modelport.cli._app import (
     JsonFlag,
     ModelArg,
     PmmlMaxSizeOpt,
+    PreprocessOpt,
     SequenceLengthOpt,
     TrustCodeOpt,
     app,
@@ -67,6 +68,7 @@ def convert(
     strict: StrictOpt = False,
     pmml_max_size: PmmlMaxSizeOpt = None,
     sequence_length: SequenceLengthOpt = None,
+    preprocess: PreprocessOpt = None,
 ) -> None:
     """Convert a Keras model to production formats, then validate each artifact's numbers.
 
@@ -91,7 +93,7 @@ def convert(
             model, to, out_dir, opset=opset, force=force, architecture=architecture, trust_code=trust_code,
             custom_objects=custom_objects, validate=validate, class_labels=_names_from(class_labels),
             feature_names=_names_from(feature_names), progress=progress,
-            pmml_max_size=pmml_max_size, sequence_length=sequence_length,
+            pmml_max_size=pmml_max_size, sequence_length=sequence_length, preprocess=preprocess,
             **({"data": data, "tolerance": from_cli(atol, rtol), "runtimes": runtimes_option(runtimes)} if validate else {}),
         )
     if result.parity is not None:

@@ -15,12 +15,11 @@ OTHER = "use --to onnx,pmml, which hold the preprocessing in front of the networ
 
 def findings(prep: Preprocessing, target: str) -> list[Finding]:
     """One finding per step of the preprocessing for ``target``."""
-    if target in TENSORFLOW_TARGETS:
-        return [Finding(target, f"{LAYER} {s.name}", " → ".join(s.class_names()), UNSUPPORTED,
-                        reason=f"a TensorFlow graph converted from Keras cannot hold a scikit-learn transformer "
-                               f"({target} carries the network only, so the raw columns would need the "
-                               f"transformer beside it: train/serve skew)", hint=OTHER)
-                for s in prep.steps]
+    if target in TENSORFLOW_TARGETS:  # one model-wide finding: no step of it fits
+        return [Finding(target, LAYER, type(prep.transformer).__name__, UNSUPPORTED,
+                        reason=f"{target} holds the Keras network only: a scikit-learn transformer cannot go into "
+                               f"the TensorFlow graph, and serving it beside the graph is where train/serve skew "
+                               f"hides", hint=OTHER)]
     if target == "onnx":
         missing = onnx_unsupported(prep)
         return [Finding(target, f"{LAYER} {s.name}", " → ".join(s.class_names()),

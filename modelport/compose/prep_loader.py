@@ -2,8 +2,8 @@
 
 TO BE REPLACED at merge by the scikit-learn source's loader (the ``sklearn`` helper's safe .skops
 loading): this is a small private stand-in with the same policy. A .skops file is loaded with
-``skops.io.load``, trusting only the types skops reports as untrusted that live in scikit-learn's,
-NumPy's or SciPy's own modules; any other type is refused with one line naming it. Pickles
+``skops.io.load``, trusting only the types skops reports as untrusted that live in scikit-learn's or
+NumPy's own modules (and SciPy's sparse matrices); any other type is refused with one line naming it. Pickles
 (.pkl/.pickle/.joblib) run code when read, so they load only with ``--trust-code``.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from modelport.errors import BadInputError, UnsafeModelError
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.")
 
 
 def load_transformer(path: str | Path, trust_code: bool = False) -> Any:
