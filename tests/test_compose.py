@@ -93,7 +93,7 @@ def test_pmml_reads_raw_columns(composed, pair, reference):
     derived = root.findall("p:TransformationDictionary/p:DerivedField", NS)
     assert [d.get("name") for d in derived] == [f"x{k + 1}" for k in range(pair["width"])]
     assert [d[0].get("value") for d in derived[-len(REGIONS):]] == sorted(REGIONS)  # NormDiscrete per category
-    mining = {m.get("name"): m.get("missingValueReplacement") for m in root.iter("{%s}MiningField" % NS["p"])}
+    mining = {m.get("name"): m.get("missingValueReplacement") for m in root.iter(f"{{{NS['p']}}}MiningField")}
     median = float(pair["frame"][IMPUTED[0]].median())
     assert float(mining[IMPUTED[0]]) == pytest.approx(median) and mining["alcohol"] is None
     # PMML4S, directly, on the rows with a gap and an unknown category
