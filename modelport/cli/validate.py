@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from modelport.cli._app import ArchitectureOpt, CustomObjectsOpt, JsonFlag, ModelArg, TrustCodeOpt, app, load_options
+from modelport.cli._app import (
+    ArchitectureOpt,
+    CustomObjectsOpt,
+    JsonFlag,
+    ModelArg,
+    PreprocessOpt,
+    TrustCodeOpt,
+    app,
+    load_options,
+)
 from modelport.runtimes import RUNTIME_MODULES
 
 JsonOpt = Annotated[Path | None, typer.Option("--report-json", help="Write the JSON report (schema: docs/report-schema.json).", show_default=False)]
@@ -39,6 +48,7 @@ def validate(
     trust_code: TrustCodeOpt = False,
     custom_objects: CustomObjectsOpt = None,
     strict: StrictOpt = False,
+    preprocess: PreprocessOpt = None,
 ) -> None:
     """Run Keras and every artifact, each in its production runtime, on the same inputs; compare.
 
@@ -70,11 +80,19 @@ def validate(
 
         console(stderr=True).print(f"warning: {mismatch}", highlight=False)
     with progress_bar("validate") as progress:
-        report = validate_paths(
-            model, list(artifacts), load_options=load_options(architecture, trust_code, custom_objects),
-            data=data, tolerance=tolerance, runtimes=runtimes_option(runtimes), batch_sizes=(1, batch_size),
-            seed=seed, progress=progress, localize=localize,
-        )
+        if preprocess is not None:  # artifacts of `convert --preprocess`: raw rows, through the transformer
+            from modelport.compose.validate import validate_paths as validate_composed
+
+            report = validate_composed(model, list(artifacts), preprocess, architecture=architecture,
+                                       trust_code=trust_code, custom_objects=custom_objects, data=data,
+                                       tolerance=tolerance, runtimes=runtimes_option(runtimes), seed=seed,
+                                       progress=progress)
+        else:
+            report = validate_paths(
+                model, list(artifacts), load_options=load_options(architecture, trust_code, custom_objects),
+                data=data, tolerance=tolerance, runtimes=runtimes_option(runtimes), batch_sizes=(1, batch_size),
+                seed=seed, progress=progress, localize=localize,
+            )
     if require:
         require_runtimes(report)
     finish(report, report_json, junit, report_html, as_json, strict)

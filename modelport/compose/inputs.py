@@ -14,11 +14,12 @@ GAP_RATE = 0.2
 
 
 def raw_rows(prep: Preprocessing, rows: int, rng: np.random.Generator, gaps: bool = True) -> dict[str, np.ndarray]:
-    """column -> (rows, 1) array: float32 numbers (NaN for gaps, unless ``gaps`` is False) or object strings."""
+    """column -> (rows, 1) array: float32 numbers (NaN for gaps, unless ``gaps`` is False) or strings
+    (a NumPy text array: ONNX Runtime takes it, and the golden file stores it without pickles)."""
     out = {}
     for col in prep.columns:
         if col.kind == STRING:
-            out[col.name] = rng.choice(np.array(col.categories, dtype=object), (rows, 1))
+            out[col.name] = rng.choice(np.array(col.categories, dtype=str), (rows, 1))
             continue
         center, spread = _location(prep, col)
         values = rng.normal(center, spread, (rows, 1)).astype(np.float32)

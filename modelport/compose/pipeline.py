@@ -170,11 +170,14 @@ def convert(model: str | Path, preprocess: str | Path, to: str | Sequence[str] =
             with stage("validate", ", ".join(a.path.name for a in artifacts), exit_code=EXIT_PARITY):
                 parity = validate_composed(loaded.model, loaded.spec, prep, artifacts, plain, tolerance=tolerance,
                                            runtimes=validate_options.get("runtimes"), progress=progress,
-                                           seed=validate_options.get("seed", 0), base=staging.root)
+                                           seed=validate_options.get("seed", 0), base=staging.root,
+                                           golden_dir=staging.root)
         for p in plain.values():
             remove_path(p.path)
         for artifact in artifacts:
             artifact.path = staging.commit(names[artifact.format], force=force)
+        if parity is not None and parity.golden_path is not None:
+            staging.commit(Path(parity.golden_path).name, force=True)  # raw rows and outputs for the gate
     weights = loaded.audit.to_dict() if loaded.audit is not None else {"status": "no stored weights"}
     document = manifest_io.build(
         source={"path": model_path.name, "sha256": sha256_path(model_path),
