@@ -77,10 +77,11 @@ def analyze(model: str | Path, to: str | Sequence[str] | None = None,
     check_analysable(model, options)
     export_options = _export_options(pmml_max_size, sequence_length)
     if preprocess is not None:
-        from modelport.compose import pipeline
+        from modelport.compose.pipeline import analyze as analyze_composed
+        from modelport.compose.source import read_preprocessing
 
-        prep = pipeline.read_preprocessing(preprocess, options.trust_code)
-        return pipeline.analyze(read_spec(model, options), prep, targets, export_options)
+        prep = read_preprocessing(preprocess, options.trust_code)
+        return analyze_composed(read_spec(model, options), prep, targets, export_options)
     return analyze_spec(read_spec(model, options), targets, export_options)
 
 

@@ -186,7 +186,7 @@ def test_bad_preprocessing_is_one_line_and_writes_nothing(case, pair, tmp_path, 
     assert not out.exists()
 
 
-def test_gate_and_validate_rerun_the_raw_rows(composed, pair, capsys):
+def test_gate_and_validate_rerun_the_raw_rows(composed, pair, tmp_path, capsys):
     out = composed.manifest_path.parent
     assert (out / "modelport.golden.npz").is_file()
     code, _, err = run_cli(["gate", str(out), "--runtimes", "onnxruntime,pmml4s"], capsys)
@@ -196,6 +196,16 @@ def test_gate_and_validate_rerun_the_raw_rows(composed, pair, capsys):
     report = json.loads(text)
     assert code == 0 and report["passed"], err
     assert {r["runtime"] for r in report["inputs"]["independent"]["results"]} == {"onnxruntime", "pmml4s"}
+    # the user's own raw rows: a CSV with gaps and text, as the transformer was fitted on
+    pair["frame"].iloc[:40].to_csv(tmp_path / "raw.csv", index=False)
+    code, text, err = run_cli(["validate", str(pair["model"]), str(out), "--preprocess", str(pair["prep"]),
+                               "--runtimes", "onnxruntime", "--data", str(tmp_path / "raw.csv"), "--json"], capsys)
+    report = json.loads(text)
+    assert code == 0 and report["passed"] and report["results"][0]["rows"] == 41, err
+    pair["frame"].iloc[:5].drop(columns=["proline"]).to_csv(tmp_path / "narrow.csv", index=False)
+    code, _, err = run_cli(["validate", str(pair["model"]), str(out), "--preprocess", str(pair["prep"]),
+                            "--data", str(tmp_path / "narrow.csv")], capsys)
+    assert code == 2 and err.count("error:") == 1 and "lacks the raw column proline" in err
     # without --preprocess the raw-column artifacts do not fit the Keras model's signature: exit 2
     code, _, err = run_cli(["validate", str(pair["model"]), str(out), "--runtimes", "onnxruntime"], capsys)
     assert code == 2 and "not converted from this model" in err and "--preprocess prep.skops" in err

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from modelport.compose.columns import STRING, Preprocessing, RawColumn
+from modelport.errors import BadInputError
 
 GAP_RATE = 0.2
 
@@ -65,3 +66,42 @@ def _location(prep: Preprocessing, col: RawColumn) -> tuple[float, float]:
 
 def _at(values: Any, k: int, default: float) -> float:
     return default if values is None else float(values[k])
+
+
+def read_rows(path: Any, prep: Preprocessing) -> dict[str, np.ndarray]:
+    """The user's raw rows from a .csv or .parquet with a column per raw column (extra columns are
+    ignored): numbers as float32 (empty cells are gaps), categories as text."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(f"data file {path} not found", "pass --data with an existing .csv or .parquet")
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise BadInputError(f"--data with --preprocess takes a .csv or .parquet of raw columns, not {path.suffix}",
+                            "save the raw rows as a table with the columns the transformer was fitted on")
+    try:
+        table = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(
+            path, dtype={c.name: str for c in prep.columns if c.kind == STRING}, keep_default_na=False,
+            na_values={c.name: [""] for c in prep.columns if c.kind != STRING})
+    except Exception as e:  # pandas raises many types for a malformed file
+        raise BadInputError(f"cannot read {path}: {str(e).splitlines()[0]}", "give a CSV with a header row or a Parquet file") from None
+    missing = [c.name for c in prep.columns if c.name not in table.columns]
+    if missing:
+        raise BadInputError(f"{path.name} lacks the raw column{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+                            f"give a column per input of the transformer: {', '.join(c.name for c in prep.columns)}")
+    if len(table) == 0:
+        raise BadInputError(f"{path.name} holds no rows", "give at least one row")
+    out = {}
+    for col in prep.columns:
+        values = table[col.name]
+        if col.kind == STRING:
+            out[col.name] = values.astype(str).to_numpy(dtype=str).reshape(-1, 1)
+            continue
+        try:
+            out[col.name] = values.to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32).reshape(-1, 1)
+        except (TypeError, ValueError):
+            raise BadInputError(f"{path.name}: column {col.name} holds text, the transformer reads numbers there",
+                                "give numbers (empty cells for gaps)") from None
+    return out

@@ -20,7 +20,8 @@ import numpy as np
 
 import modelport.convert as registry
 from modelport import manifest as manifest_io
-from modelport.compose.columns import Preprocessing, describe
+from modelport.compose.columns import Preprocessing
+from modelport.compose.source import check_fits, composed_signature, read_preprocessing
 from modelport.convert.base import Artifact, ExportOptions
 from modelport.errors import (
     EXIT_PARITY,
@@ -32,7 +33,7 @@ from modelport.errors import (
     stage,
 )
 from modelport.io import Staging, remove_path, sha256_path
-from modelport.spec import ModelSpec, TensorSpec
+from modelport.spec import ModelSpec
 
 COMPOSABLE = ("onnx", "pmml")
 
@@ -49,34 +50,6 @@ class ComposedResult:
     warnings: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     preprocessing: Preprocessing | None = None
-
-
-def read_preprocessing(path: str | Path, trust_code: bool = False) -> Preprocessing:
-    """The fitted transformer in ``path`` and what it reads and writes (one line when it is not one)."""
-    from modelport.compose.prep_loader import load_transformer
-
-    path = Path(path)
-    with stage("load", path.name, hint="save the fitted transformer with skops.io.dump"):
-        transformer = load_transformer(path, trust_code=trust_code)
-        return describe(transformer, path.name, sha256_path(path))
-
-
-def check_fits(prep: Preprocessing, spec: ModelSpec) -> None:
-    """The model must read exactly what the preprocessing writes: one input of ``prep.width`` values."""
-    if len(spec.inputs) != 1 or len(spec.inputs[0].shape) != 2:
-        shapes = ", ".join(f"{t.name} {list(t.shape)}" for t in spec.inputs)
-        raise BadInputError(f"--preprocess needs a model with one (rows, values) input; this one has {shapes}",
-                            "compose the preprocessing with a model that reads its output directly")
-    width = spec.inputs[0].shape[1]
-    if width is not None and int(width) != prep.width:
-        raise BadInputError(f"{prep.path} writes {prep.width} values per row; the model's input "
-                            f"'{spec.inputs[0].name}' reads {width}",
-                            "pass the preprocessing the model was trained after")
-
-
-def composed_signature(prep: Preprocessing) -> list[TensorSpec]:
-    """The composed artifact's inputs: one (rows, 1) tensor per raw column."""
-    return [TensorSpec(c.name, (None, 1), c.dtype) for c in prep.columns]
 
 
 def analyze(spec: ModelSpec, prep: Preprocessing, targets: list[str], options: ExportOptions | None = None) -> Any:
@@ -123,12 +96,13 @@ def convert(model: str | Path, preprocess: str | Path, to: str | Sequence[str] =
     if feature_names:
         raise BadInputError("--feature-names does not apply with --preprocess: the raw columns keep the names "
                             "the transformer was fitted with", "leave --feature-names out")
-    if validate_options.get("data") is not None:
-        raise BadInputError("--data is not supported with --preprocess yet: validation draws raw rows from "
-                            "what the transformer learned", "leave --data out")
     with stage("load", model_path.name):
         spec = read_spec(model_path, architecture=architecture)
     prep = read_preprocessing(preprocess, trust_code)
+    if validate and validate_options.get("data") is not None:  # a bad data file stops the run before any work
+        from modelport.compose.inputs import read_rows
+
+        read_rows(validate_options["data"], prep)
     options = ExportOptions(opset=opset, class_labels=list(class_labels) if class_labels else None,
                             pmml_max_size=parse_size(pmml_max_size), sequence_length=sequence_length)
     analysis = analyze(spec, prep, targets, options)
@@ -171,7 +145,7 @@ def convert(model: str | Path, preprocess: str | Path, to: str | Sequence[str] =
                 parity = validate_composed(loaded.model, loaded.spec, prep, artifacts, plain, tolerance=tolerance,
                                            runtimes=validate_options.get("runtimes"), progress=progress,
                                            seed=validate_options.get("seed", 0), base=staging.root,
-                                           golden_dir=staging.root)
+                                           golden_dir=staging.root, data=validate_options.get("data"))
         for p in plain.values():
             remove_path(p.path)
         for artifact in artifacts:

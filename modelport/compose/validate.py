@@ -32,7 +32,15 @@ def independent_runtime(fmt: str) -> str:
     return next((r for r in candidates if rt.unavailable(r) is None), candidates[0])
 
 
-def raw_cases(prep: Preprocessing, batch_sizes: tuple[int, ...] = (1, DEFAULT_BATCH), seed: int = 0) -> list[Case]:
+def raw_cases(prep: Preprocessing, batch_sizes: tuple[int, ...] = (1, DEFAULT_BATCH), seed: int = 0,
+              data: Any = None) -> list[Case]:
+    """Seeded raw rows (batch 1 and batch N), or the user's rows from ``data`` (its first row, then all)."""
+    if data is not None:
+        from modelport.compose.inputs import read_rows
+
+        rows = read_rows(data, prep)
+        n = len(next(iter(rows.values())))
+        return [Case("batch=1", {k: v[:1] for k, v in rows.items()})] + ([Case(f"batch={n}", rows)] if n > 1 else [])
     rng = np.random.default_rng(seed)
     return [Case(f"batch={n}", raw_rows(prep, n, rng)) for n in batch_sizes]
 
@@ -58,10 +66,10 @@ def independent_reference(spec: Any, prep: Preprocessing, plain: Any, cases: lis
 
 def validate_composed(model: Any, spec: Any, prep: Preprocessing, artifacts: list[Any], plain: dict[str, Any], *,
                       tolerance: Any, runtimes: list[str] | None = None, progress: Any = None, seed: int = 0,
-                      base: Path | None = None, golden_dir: Path | None = None) -> ParityReport:
+                      base: Path | None = None, golden_dir: Path | None = None, data: Any = None) -> ParityReport:
     started = time.perf_counter()
     plan = rt.plan(list(artifacts), list(runtimes) if runtimes else None)
-    cases = raw_cases(prep, seed=seed)
+    cases = raw_cases(prep, seed=seed, data=data)
     t0 = time.perf_counter()
     expected = keras_reference(model, spec, prep, cases)
     keras_seconds = time.perf_counter() - t0
@@ -73,7 +81,7 @@ def validate_composed(model: Any, spec: Any, prep: Preprocessing, artifacts: lis
     classifiers = classifier_outputs(spec)
     report = ParityReport(
         model=str(getattr(spec, "source", "")), tolerance=tolerance.to_dict(), keras_seconds=keras_seconds,
-        inputs={"source": "synthetic raw columns", "seed": seed, "cases": [c.to_dict() for c in cases],
+        inputs={"source": "synthetic raw columns" if data is None else str(data), "seed": seed, "cases": [c.to_dict() for c in cases],
                 "reference": "Keras model on scikit-learn's transform of the raw columns",
                 "independent": {"path": second_name, "results": []}},
         versions={**_library_versions(), **_sklearn_versions()},
@@ -127,13 +135,11 @@ def validate_paths(model: str | Path, paths: list[str | Path], preprocess: str |
     import tempfile
 
     from modelport import manifest as mf
-    from modelport.compose.pipeline import check_fits, read_preprocessing
+    from modelport.compose.source import check_fits, read_preprocessing
     from modelport.errors import BadInputError, stage
     from modelport.loading import load
     from modelport.validators.tolerance import Tolerance
 
-    if data is not None:
-        raise BadInputError("--data is not supported with --preprocess yet", "leave --data out")
     if not Path(model).is_file():
         raise BadInputError(f"{model} does not exist", "pass the Keras model file the artifacts came from")
     prep = read_preprocessing(preprocess, trust_code)
@@ -164,7 +170,7 @@ def validate_paths(model: str | Path, paths: list[str | Path], preprocess: str |
             pass
         report = validate_composed(loaded.model, loaded.spec, prep, artifacts, plain,
                                    tolerance=tolerance or Tolerance(), runtimes=runtimes, progress=progress,
-                                   seed=seed, base=base)
+                                   seed=seed, base=base, data=data)
     report.problems += problems
     return report
 
