@@ -209,3 +209,28 @@ def test_gate_and_validate_rerun_the_raw_rows(composed, pair, tmp_path, capsys):
     # without --preprocess the raw-column artifacts do not fit the Keras model's signature: exit 2
     code, _, err = run_cli(["validate", str(pair["model"]), str(out), "--runtimes", "onnxruntime"], capsys)
     assert code == 2 and "not converted from this model" in err and "--preprocess prep.skops" in err
+
+
+def test_a_transformer_fitted_on_an_array(tmp_path):
+    """No column names: the raw inputs are x1..xn, which the network's own PMML fields are called too."""
+    import keras
+    import skops.io as sio
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+
+    from modelport import api
+
+    x = np.random.default_rng(1).normal(3, 2, (60, 5))
+    prep = ColumnTransformer([("a", StandardScaler(), [0, 1, 2]), ("b", MinMaxScaler(clip=True), [3]),
+                              ("c", MaxAbsScaler(), [4])]).fit(x)
+    sio.dump(prep, tmp_path / "prep.skops")
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((5,), name="features")
+    outputs = keras.layers.Dense(2, name="score")(keras.layers.Dense(4, activation="tanh")(inputs))
+    keras.Model(inputs, outputs).save(tmp_path / "five.keras")
+    result = api.convert(tmp_path / "five.keras", "onnx,pmml", tmp_path / "out", preprocess=tmp_path / "prep.skops",
+                         runtimes=["onnxruntime", "pmml4s"])
+    assert result.parity.passed and not result.parity.vacuous
+    assert [t.name for t in result.artifacts[0].inputs] == ["x1", "x2", "x3", "x4", "x5"]
+    pmml = next(a for a in result.artifacts if a.format == "pmml")
+    assert pmml.details["preprocessing_fields"] == [f"network_x{k}" for k in range(1, 6)]

@@ -52,8 +52,10 @@ class Preprocessing:
         return next(c for c in self.columns if c.name == name)
 
     def transform(self, frame: Any) -> np.ndarray:
-        """The transformer's own output as a dense float64 matrix (the reference's first half)."""
-        out = self.transformer.transform(frame)
+        """The transformer's own output as a dense float64 matrix (the reference's first half). A
+        transformer fitted on an array gets an array, in column order."""
+        named = getattr(self.transformer, "feature_names_in_", None) is not None
+        out = self.transformer.transform(frame if named else frame.to_numpy())
         return np.asarray(out.toarray() if hasattr(out, "toarray") else out, dtype=np.float64)
 
 

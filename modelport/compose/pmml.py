@@ -150,6 +150,7 @@ def compose(prep: Preprocessing, keras_pmml: Path, details: dict[str, Any], dest
     root = tree.getroot()
     q = _q
     replaced = set(keras_fields)
+    derived_names = _derived_names(root, keras_fields, {c.name for c in prep.columns})
     dictionary = root.find(q("DataDictionary"))
     for field in list(dictionary):
         if field.get("name") in replaced:
@@ -164,7 +165,7 @@ def compose(prep: Preprocessing, keras_pmml: Path, details: dict[str, Any], dest
 
     transforms = etree.Element(q("TransformationDictionary"))
     transforms.text = transforms.tail = "\n"
-    for name, e in zip(keras_fields, exprs):
+    for name, e in zip(derived_names, exprs):
         derived = etree.SubElement(transforms, q("DerivedField"), name=name, optype="continuous", dataType="double")
         derived.append(_element(e))
         derived.tail = "\n"
@@ -188,7 +189,27 @@ def compose(prep: Preprocessing, keras_pmml: Path, details: dict[str, Any], dest
     _rewrite_verification(root, prep, keras_fields, details, verify)
     tree.write(str(dest), xml_declaration=True, encoding="UTF-8")
     layout = {c.name: {"fields": [c.name], "dtype": "string" if c.kind == STRING else "double"} for c in prep.columns}
-    return {**details, "inputs": layout, "preprocessing_fields": list(keras_fields)}
+    return {**details, "inputs": layout, "preprocessing_fields": derived_names}
+
+
+def _derived_names(root: Any, keras_fields: list[str], raw: set[str]) -> list[str]:
+    """The network's input fields become the derived fields; when a raw column has one of their names
+    (a transformer fitted on an array: ``x1..xn`` both), they are renamed and the network's FieldRefs
+    follow."""
+    if not raw & set(keras_fields):
+        return list(keras_fields)
+    taken = raw | set(keras_fields)
+    renamed = {}
+    for f in keras_fields:
+        name = f"network_{f}"
+        while name in taken:
+            name = "_" + name
+        renamed[f] = name
+        taken.add(name)
+    for ref in root.iter(_q("FieldRef")):
+        if ref.get("field") in renamed:
+            ref.set("field", renamed[ref.get("field")])
+    return [renamed[f] for f in keras_fields]
 
 
 def _reasons(bad: list[tuple[Step, str]]) -> str:
