@@ -395,7 +395,14 @@ def _validate_staged(loaded: Any, artifacts: list[Artifact], staging_root: Path,
     return validators.validate_artifacts(loaded.model, loaded.spec, artifacts, golden_dir=staging_root, **options)
 
 
-def validate(model: str | Path, artifacts: str | Path | Sequence[str | Path], **kwargs: Any) -> Any:
+def validate(model: str | Path, artifacts: str | Path | Sequence[str | Path], *,
+             preprocess: str | Path | None = None, **kwargs: Any) -> Any:
+    """``preprocess``: the transformer the artifacts were converted with (``convert(preprocess=)``)."""
+    if preprocess is not None:
+        from modelport.compose.validate import validate_paths as validate_composed
+
+        paths = [artifacts] if isinstance(artifacts, (str, Path)) else list(artifacts)
+        return validate_composed(model, paths, preprocess, **kwargs)
     from modelport import validators
 
     return validators.validate_paths(model, artifacts, **kwargs)

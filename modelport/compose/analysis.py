@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelport.compose.columns import Preprocessing
+from modelport.compose.columns import STRING, Preprocessing
 from modelport.convert.base import NATIVE, UNSUPPORTED, Finding
 
 TENSORFLOW_TARGETS = {"savedmodel", "pb", "ckpt"}
@@ -49,6 +49,9 @@ def onnx_unsupported(prep: Preprocessing) -> dict[str, str]:
         absent = [type(t).__name__ for t in step.chain if type(t) not in sklearn_operator_name_map]
         if absent:
             out[step.name] = f"skl2onnx has no converter for {', '.join(absent)}"
+        elif any(prep.column(c).kind == STRING for c in step.columns) and any(
+                type(t).__name__ == "SimpleImputer" and not isinstance(t.missing_values, str) for t in step.chain):
+            out[step.name] = "skl2onnx imputes a string column only when missing_values is a string"
     return out
 
 

@@ -18,7 +18,7 @@ NUMBER, STRING = "number", "string"
 class RawColumn:
     name: str
     kind: str  # NUMBER | STRING
-    categories: tuple[str, ...] = ()  # for a string column: the encoder's categories
+    categories: tuple[str, ...] = ()  # the encoder's categories (as text), when one reads the column
     imputed: bool = False  # an imputer fills NaN here, so validation rows hold gaps
 
     @property
@@ -75,8 +75,8 @@ def describe(transformer: Any, path: str = "", sha256: str = "") -> Preprocessin
         categories = _categories(encoder, reading, col) if encoder is not None else ()
         string = bool(categories) and not all(_is_number(c) for c in categories)
         imputed = any(type(t).__name__ == "SimpleImputer" for s in reading for t in s.chain)
-        columns.append(RawColumn(col, STRING if string else NUMBER, tuple(str(c) for c in categories) if string else (),
-                                 imputed))
+        # a number column's categories too: validation then draws the codes the encoder knows
+        columns.append(RawColumn(col, STRING if string else NUMBER, tuple(str(c) for c in categories), imputed))
     return Preprocessing(transformer, columns, steps, _width(transformer, len(names)), path, sha256)
 
 

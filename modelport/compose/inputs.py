@@ -22,8 +22,11 @@ def raw_rows(prep: Preprocessing, rows: int, rng: np.random.Generator, gaps: boo
         if col.kind == STRING:
             out[col.name] = rng.choice(np.array(col.categories, dtype=str), (rows, 1))
             continue
-        center, spread = _location(prep, col)
-        values = rng.normal(center, spread, (rows, 1)).astype(np.float32)
+        if col.categories:  # numeric codes an encoder reads: draw those it knows
+            values = rng.choice(np.array([float(c) for c in col.categories], np.float32), (rows, 1))
+        else:
+            center, spread = _location(prep, col)
+            values = rng.normal(center, spread, (rows, 1)).astype(np.float32)
         if gaps and col.imputed and rows > 1:
             holes = rng.random((rows, 1)) < GAP_RATE
             holes[rng.integers(rows)] = True  # at least one gap per batch

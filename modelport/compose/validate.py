@@ -128,11 +128,15 @@ def validate_paths(model: str | Path, paths: list[str | Path], preprocess: str |
                    architecture: str | Path | None = None, trust_code: bool = False,
                    custom_objects: str | Path | None = None, tolerance: Any = None,
                    runtimes: list[str] | None = None, seed: int = 0, progress: Any = None,
-                   data: Any = None, **_ignored: Any) -> ParityReport:
+                   data: Any = None, load_options: Any = None, **_ignored: Any) -> ParityReport:
     """``modelport validate MODEL OUT_DIR --preprocess prep.skops``: the composed artifacts listed by
     the manifests in ``paths``, on raw rows, against the Keras model behind the transformer (and,
     as the independent reading, the transformer then a Keras-only ONNX exported for the check)."""
     import tempfile
+
+    if load_options is not None:  # api.LoadOptions, as validators.validate_paths takes it
+        architecture, trust_code, custom_objects = (load_options.architecture, load_options.trust_code,
+                                                    load_options.custom_objects)
 
     from modelport import manifest as mf
     from modelport.compose.source import check_fits, read_preprocessing
