@@ -351,12 +351,14 @@ def _check_source(out: Path, previous: dict[str, Any] | None, name: str, sha256:
     """The manifest describes the whole folder, so one folder holds one model's artifacts. Another
     model's set is refused (exit 2) unless ``force``, which replaces it; returns whether it will."""
     source = (previous or {}).get("source") or {}
-    if not previous or not source.get("sha256") or source["sha256"] == sha256:
-        return False  # empty folder, or the same model: more targets merge into its set
+    if not previous or not source.get("sha256") or (source["sha256"] == sha256 and not source.get("preprocessing")):
+        return False  # empty folder, or the same model (without a preprocessing): more targets merge into its set
     if not force:
+        other = f"with the preprocessing {source['preprocessing'].get('path')}" if source.get("preprocessing") else ""
         raise OutputError(
-            f"{out} holds the artifacts of another model ({source.get('path')}, sha256 {source['sha256'][:12]}…), "
-            f"not of {name} (sha256 {sha256[:12]}…)",
+            f"{out} holds the artifacts of another model ({source.get('path')}{' ' + other if other else ''}, "
+            f"sha256 {source['sha256'][:12]}…), not of {name}{' alone' if other and source['sha256'] == sha256 else ''} "
+            f"(sha256 {sha256[:12]}…)",
             "pass --force to replace that whole set, or choose another output directory with -o")
     return True
 

@@ -234,3 +234,21 @@ def test_a_transformer_fitted_on_an_array(tmp_path):
     assert [t.name for t in result.artifacts[0].inputs] == ["x1", "x2", "x3", "x4", "x5"]
     pmml = next(a for a in result.artifacts if a.format == "pmml")
     assert pmml.details["preprocessing_fields"] == [f"network_x{k}" for k in range(1, 6)]
+
+
+def test_one_folder_one_conversion(composed, pair, tmp_path, capsys):
+    """The composed folder is the model *with* its preprocessing: the model alone, or with another
+    fitted transformer, is another set (refused without --force, before any work)."""
+    import skops.io as sio
+    from compose_fixture import fitted_preprocessing
+
+    out = composed.manifest_path.parent
+    before = sorted(p.name for p in out.iterdir())
+    code, _, err = run_cli(["convert", str(pair["model"]), "--to", "pb", "-o", str(out)], capsys)
+    assert code == 2 and "with the preprocessing prep.skops" in err and "wine.keras alone" in err, err
+    other = tmp_path / "other.skops"
+    sio.dump(fitted_preprocessing(pair["frame"].iloc[:90]), other)
+    code, _, err = run_cli(["convert", str(pair["model"]), "--preprocess", str(other), "--to", "pmml", "-o", str(out)],
+                           capsys)
+    assert code == 2 and "another conversion (wine.keras with prep.skops)" in err and "--force" in err, err
+    assert sorted(p.name for p in out.iterdir()) == before

@@ -109,6 +109,8 @@ def convert(model: str | Path, preprocess: str | Path, to: str | Sequence[str] =
     targets, skipped = _select(analysis, targets, is_all)
     out = Path(out_dir) if out_dir is not None else Path(f"{model_path.stem}-modelport")
     names = {t: f"{model_path.stem}{registry.get(t).suffix}" for t in targets}
+    model_sha256 = sha256_path(model_path)
+    previous = _previous(out, model_sha256, prep, force)
     _check_outputs(out, list(names.values()), force)
     if opset is not None and "onnx" in targets:
         from modelport.convert.onnx import check_opset
@@ -150,18 +152,22 @@ def convert(model: str | Path, preprocess: str | Path, to: str | Sequence[str] =
             remove_path(p.path)
         for artifact in artifacts:
             artifact.path = staging.commit(names[artifact.format], force=force)
+        if previous is False:  # --force onto another set: its artifacts go, the folder holds this run's
+            _remove_listed(out, keep=[a.path for a in artifacts], golden_written=parity is not None)
+            previous = None
         if parity is not None and parity.golden_path is not None:
             staging.commit(Path(parity.golden_path).name, force=True)  # raw rows and outputs for the gate
     weights = loaded.audit.to_dict() if loaded.audit is not None else {"status": "no stored weights"}
     document = manifest_io.build(
-        source={"path": model_path.name, "sha256": sha256_path(model_path),
+        source={"path": model_path.name, "sha256": model_sha256,
                 "keras_version": loaded.spec.keras_version, "backend": loaded.spec.backend,
                 "loader": loaded.spec.loader, "repairs": list(loaded.spec.repairs), "trust": loaded.spec.trust,
                 "warnings": list(loaded.warnings), "weights": weights,
                 "references": [r.to_dict() for r in loaded.references] if validate else "not checked (--no-validate)",
                 "preprocessing": preprocessing_entry(prep)},
         model=loaded.spec.summary(), analysis={**analysis.to_dict(), "model": model_path.name},
-        artifacts=artifacts, out_dir=out, extra=parity.manifest_fields() if parity is not None else None,
+        artifacts=artifacts, out_dir=out, previous=previous or None,
+        extra=parity.manifest_fields() if parity is not None else _kept(previous),
         run={"created_unix": round(started), "seconds": round(time.time() - started, 3)})
     path = manifest_io.write(document, out)
     return ComposedResult(artifacts, path, analysis, skipped, parity, list(loaded.warnings),
@@ -183,6 +189,48 @@ def _check_outputs(out: Path, names: list[str], force: bool) -> None:
     existing = [n for n in names if (out / n).exists()]
     if existing and not force:
         raise OutputError(f"{out / existing[0]} already exists", "pass --force to overwrite it")
+
+
+def _previous(out: Path, model_sha256: str, prep: Preprocessing, force: bool) -> dict[str, Any] | bool | None:
+    """The folder's manifest when it holds this model with this preprocessing (more targets add to
+    it); None when there is none; False when it holds another set and ``force`` replaces it (else
+    that is refused: one folder, one model)."""
+    try:
+        previous = manifest_io.read(out)
+    except ModelportError:
+        return None
+    source = previous.get("source") or {}
+    recorded = source.get("preprocessing") or {}
+    if source.get("sha256") == model_sha256 and recorded.get("sha256") == prep.sha256:
+        return previous
+    if not force:
+        what = f"{source.get('path')}" + (f" with {recorded.get('path')}" if recorded else " without a preprocessing")
+        raise OutputError(f"{out} holds the artifacts of another conversion ({what})",
+                          "pass --force to replace that whole set, or choose another output directory with -o")
+    return False
+
+
+def _remove_listed(out: Path, keep: list[Path], golden_written: bool) -> None:
+    """The artifacts (and golden file) the folder's earlier manifest lists, except those this run wrote."""
+    from modelport.validators.golden import GOLDEN_NAME
+
+    try:
+        previous = manifest_io.read(out)
+    except ModelportError:
+        return
+    kept = {Path(p).resolve() for p in keep}
+    listed = [a.get("path") for a in previous.get("artifacts", []) if a.get("path")]
+    if not golden_written:
+        listed.append(GOLDEN_NAME)
+    for rel in listed:
+        path = (out / rel).resolve()
+        if path.parent == out.resolve() and path not in kept:
+            remove_path(path)
+
+
+def _kept(previous: Any) -> dict[str, Any]:
+    """Without validation in this run, the same set's earlier golden file and parity still hold."""
+    return {k: previous[k] for k in ("golden", "parity") if isinstance(previous, dict) and k in previous}
 
 
 def _tolerance(options: dict[str, Any]) -> Any:
