@@ -191,17 +191,14 @@ def test_gate_and_validate_rerun_the_raw_rows(composed, pair, tmp_path, capsys):
     assert (out / "modelport.golden.npz").is_file()
     code, _, err = run_cli(["gate", str(out), "--runtimes", "onnxruntime,pmml4s"], capsys)
     assert code == 0, err
-    code, text, err = run_cli(["validate", str(pair["model"]), str(out), "--preprocess", str(pair["prep"]),
-                               "--runtimes", "onnxruntime,pmml4s", "--json"], capsys)
-    report = json.loads(text)
-    assert code == 0 and report["passed"], err
-    assert {r["runtime"] for r in report["inputs"]["independent"]["results"]} == {"onnxruntime", "pmml4s"}
     # the user's own raw rows: a CSV with gaps and text, as the transformer was fitted on
     pair["frame"].iloc[:40].to_csv(tmp_path / "raw.csv", index=False)
     code, text, err = run_cli(["validate", str(pair["model"]), str(out), "--preprocess", str(pair["prep"]),
-                               "--runtimes", "onnxruntime", "--data", str(tmp_path / "raw.csv"), "--json"], capsys)
+                               "--runtimes", "onnxruntime,pmml4s", "--data", str(tmp_path / "raw.csv"), "--json"],
+                              capsys)
     report = json.loads(text)
-    assert code == 0 and report["passed"] and report["results"][0]["rows"] == 41, err
+    assert code == 0 and report["passed"] and {r["rows"] for r in report["results"]} == {41}, err
+    assert {r["runtime"] for r in report["inputs"]["independent"]["results"]} == {"onnxruntime", "pmml4s"}
     pair["frame"].iloc[:5].drop(columns=["proline"]).to_csv(tmp_path / "narrow.csv", index=False)
     code, _, err = run_cli(["validate", str(pair["model"]), str(out), "--preprocess", str(pair["prep"]),
                             "--data", str(tmp_path / "narrow.csv")], capsys)

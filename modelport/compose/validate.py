@@ -147,6 +147,10 @@ def validate_paths(model: str | Path, paths: list[str | Path], preprocess: str |
     if not Path(model).is_file():
         raise BadInputError(f"{model} does not exist", "pass the Keras model file the artifacts came from")
     prep = read_preprocessing(preprocess, trust_code)
+    if data is not None:  # a bad data file is refused before the model loads
+        from modelport.compose.inputs import read_rows
+
+        read_rows(data, prep)
     artifacts, problems, base = [], [], None
     for raw in paths:
         manifest = mf.manifest_path(raw)
