@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import numpy as np
 import pytest
 from compose_fixture import IMPUTED, REGIONS, build
+from conftest import REPO
 from validation_helpers import run_cli
 
 NS = {"p": "http://www.dmg.org/PMML-4_4"}
@@ -198,6 +200,7 @@ def test_gate_and_validate_rerun_the_raw_rows(composed, pair, tmp_path, capsys):
                               capsys)
     report = json.loads(text)
     assert code == 0 and report["passed"] and {r["rows"] for r in report["results"]} == {41}, err
+    jsonschema.validate(report, json.loads((REPO / "docs" / "report-schema.json").read_text()))
     assert {r["runtime"] for r in report["inputs"]["independent"]["results"]} == {"onnxruntime", "pmml4s"}
     pair["frame"].iloc[:5].drop(columns=["proline"]).to_csv(tmp_path / "narrow.csv", index=False)
     code, _, err = run_cli(["validate", str(pair["model"]), str(out), "--preprocess", str(pair["prep"]),
