@@ -88,7 +88,10 @@ def test_pmml_reads_raw_columns(composed, pair, reference):
     from lxml import etree
     from pypmml import Model
 
+    from modelport.runtimes.pmml_xsd import validate_pmml
+
     pmml_path = next(a.path for a in composed.artifacts if a.format == "pmml")
+    validate_pmml(pmml_path)  # PMML 4.4 XSD: the TransformationDictionary and MiningFields in their places
     root = etree.parse(str(pmml_path)).getroot()
     fields = {f.get("name"): f.get("dataType") for f in root.findall("p:DataDictionary/p:DataField", NS)}
     assert fields["region"] == "string" and fields["alcohol"] == "double" and "x1" not in fields
