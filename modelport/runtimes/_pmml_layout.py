@@ -62,11 +62,11 @@ class PmmlLayout:
             raise BadInputError(f"missing input(s) {', '.join(missing)}", f"the model takes {', '.join(self.inputs)}")
         n_rows = None
         columns: dict[str, np.ndarray] = {}
-        for name, (fields, _dtype) in self.inputs.items():
+        for name, (fields, dtype) in self.inputs.items():
             array = np.asarray(inputs[name])
             rows = array.shape[0] if array.ndim else 1
             # a string field (a raw categorical column in front of a preprocessing) keeps its text
-            flat = array.reshape(rows, -1).astype(object if _dtype == "string" else np.float64, copy=False)
+            flat = array.reshape(rows, -1).astype(object if dtype == "string" else np.float64, copy=False)
             if flat.shape[1] != len(fields):
                 raise BadInputError(
                     f"input '{name}' has {flat.shape[1]} values per row, the PMML expects {len(fields)}",
