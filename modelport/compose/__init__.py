@@ -6,7 +6,8 @@ transformer as DerivedFields feeding the NeuralNetwork), both taking the *raw* c
 against ``model.predict(prep.transform(X))``.
 
 Modules: ``prep_loader`` (reads the .skops file; to be replaced by the scikit-learn source's loader),
-``columns`` (the raw columns and what each step does to them), ``analysis`` (which target can hold
-the preprocessing), ``onnx`` and ``pmml`` (the composed artifacts), ``inputs`` (raw validation rows),
-``pipeline`` (convert: load, analyse, export, validate, manifest).
+``columns`` (the raw columns and what each step does to them), ``source`` (reads and checks the file
+against the model), ``analysis`` (which target can hold the preprocessing), ``onnx`` and ``pmml``
+(the composed artifacts), ``inputs`` (raw validation rows), ``validate`` (parity on raw rows against
+two references), ``pipeline`` (convert: load, analyse, export, validate, manifest).
 """
