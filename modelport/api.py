@@ -65,17 +65,26 @@ def load(model: str | Path, options: LoadOptions | None = None, **kwargs: Any):
 
 def analyze(model: str | Path, to: str | Sequence[str] | None = None,
             options: LoadOptions | None = None, *, pmml_max_size: str | int | None = None,
-            sequence_length: int | None = None, pmml_backend: str | None = None) -> Analysis:
+            sequence_length: int | None = None, pmml_backend: str | None = None,
+            preprocess: str | Path | None = None) -> Analysis:
     """Every layer's verdict for every requested target (default: all), without TensorFlow.
 
     Only the config is read and no code in the file runs, so a model with Lambda layers is analysed
     too (``safety_note`` says what ``convert`` would need for it); a class Keras does not ship
-    cannot be analysed and is refused as ``convert`` refuses it, unless supplied."""
+    cannot be analysed and is refused as ``convert`` refuses it, unless supplied. With ``preprocess``
+    (a fitted scikit-learn transformer in front of a Keras model), each target also says whether it can hold it."""
     targets, _ = registry.parse_targets(to or "all")
     origin = source(model, options)
     origin.check_analysable()
-    return analyze_spec(origin.read_spec(), targets, _export_options(pmml_max_size, sequence_length,
-                                                                      pmml_backend=pmml_backend))
+    export_options = _export_options(pmml_max_size, sequence_length, pmml_backend=pmml_backend)
+    if preprocess is not None:
+        from modelport.compose.pipeline import analyze as analyze_composed
+        from modelport.compose.source import read_preprocessing
+
+        opts = options or LoadOptions()
+        prep = read_preprocessing(preprocess, opts.trust_code, opts.trust_types)
+        return analyze_composed(origin.read_spec(), prep, targets, export_options)
+    return analyze_spec(origin.read_spec(), targets, export_options)
 
 
 def _export_options(pmml_max_size: str | int | None, sequence_length: int | None, **kwargs: Any) -> ExportOptions:
@@ -170,6 +179,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
             trust_types: Sequence[str] = (), pmml_backend: str | None = None,
             class_labels: Sequence[str] | None = None, feature_names: Sequence[str] | None = None,
             pmml_max_size: str | int | None = None, sequence_length: int | None = None,
+            preprocess: str | Path | None = None,
             progress: Callable[[str, int, int], None] | None = None, **validate_options: Any) -> ConversionResult:
     """Convert a Keras model file to each target; write the manifest; validate parity (default on).
 
@@ -177,7 +187,16 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     exists without ``force``; artifacts are built in a staging directory and renamed into place.
     ``progress(step, done, total)`` is told what is happening; ``validate_options`` go to
     ``modelport.validators.validate_artifacts`` (data, tolerance, runtimes, ...).
+    ``preprocess``: a fitted scikit-learn transformer (.skops) to put in front of the model: onnx and
+    pmml then take its raw columns (``modelport.compose``, docs/preprocessing.md).
     """
+    if preprocess is not None:
+        from modelport.compose.pipeline import convert as convert_composed
+
+        return convert_composed(model, preprocess, to, out_dir, opset=opset, force=force, architecture=architecture,
+                                trust_code=trust_code, custom_objects=custom_objects, validate=validate,
+                                trust_types=trust_types, class_labels=class_labels, feature_names=feature_names, pmml_max_size=pmml_max_size,
+                                sequence_length=sequence_length, progress=progress, **validate_options)
     started = time.time()
 
     def say(step: str, done: int = 0, total: int = 0) -> None:
@@ -301,12 +320,14 @@ def _check_source(out: Path, previous: dict[str, Any] | None, name: str, sha256:
     """The manifest describes the whole folder, so one folder holds one model's artifacts. Another
     model's set is refused (exit 2) unless ``force``, which replaces it; returns whether it will."""
     source = (previous or {}).get("source") or {}
-    if not previous or not source.get("sha256") or source["sha256"] == sha256:
-        return False  # empty folder, or the same model: more targets merge into its set
+    if not previous or not source.get("sha256") or (source["sha256"] == sha256 and not source.get("preprocessing")):
+        return False  # empty folder, or the same model (without a preprocessing): more targets merge into its set
     if not force:
+        other = f"with the preprocessing {source['preprocessing'].get('path')}" if source.get("preprocessing") else ""
         raise OutputError(
-            f"{out} holds the artifacts of another model ({source.get('path')}, sha256 {source['sha256'][:12]}…), "
-            f"not of {name} (sha256 {sha256[:12]}…)",
+            f"{out} holds the artifacts of another model ({source.get('path')}{' ' + other if other else ''}, "
+            f"sha256 {source['sha256'][:12]}…), not of {name}{' alone' if other and source['sha256'] == sha256 else ''} "
+            f"(sha256 {sha256[:12]}…)",
             "pass --force to replace that whole set, or choose another output directory with -o")
     return True
 
@@ -345,7 +366,14 @@ def _validate_staged(loaded: Any, artifacts: list[Artifact], staging_root: Path,
     return validators.validate_artifacts(loaded.model, loaded.spec, artifacts, golden_dir=staging_root, **options)
 
 
-def validate(model: str | Path, artifacts: str | Path | Sequence[str | Path], **kwargs: Any) -> Any:
+def validate(model: str | Path, artifacts: str | Path | Sequence[str | Path], *,
+             preprocess: str | Path | None = None, **kwargs: Any) -> Any:
+    """``preprocess``: the transformer the artifacts were converted with (``convert(preprocess=)``)."""
+    if preprocess is not None:
+        from modelport.compose.validate import validate_paths as validate_composed
+
+        paths = [artifacts] if isinstance(artifacts, (str, Path)) else list(artifacts)
+        return validate_composed(model, paths, preprocess, **kwargs)
     from modelport import validators
 
     return validators.validate_paths(model, artifacts, **kwargs)

@@ -26,13 +26,22 @@ def table(analysis: Analysis) -> Any:
     for target in targets:
         t.add_column(target)
     by_target = {target: {f.layer: f for f in fs} for target, fs in analysis.findings.items()}
-    for layer in analysis.spec.layers:
+    # rows for what is not a layer but has a verdict (the preprocessing of `--preprocess`), first
+    layers = {la.name for la in analysis.spec.layers}
+    extra = {f.layer: f.class_name for fs in analysis.findings.values() for f in fs
+             if f.layer not in layers and f.layer.startswith("(preprocessing)")}
+    for layer in [*(_Row(name, cls) for name, cls in extra.items()), *analysis.spec.layers]:
         cells: list[Any] = [layer.name, layer.class_name]
         for target in targets:
             f = by_target[target].get(layer.name)
             cells.append(Text(verdict_text(f.verdict, f.rule), style=STYLE[f.verdict]) if f else Text("-"))
         t.add_row(*cells)
     return t
+
+
+class _Row:
+    def __init__(self, name: str, class_name: str):
+        self.name, self.class_name = name, class_name
 
 
 def problems(analysis: Analysis) -> list[str]:

@@ -88,6 +88,9 @@ PmmlBackendOpt = Annotated[str | None, typer.Option(
 CustomObjectsOpt = Annotated[Path | None, typer.Option(
     "--custom-objects", help="A .py file defining the model's custom layer classes (it is imported, so it runs).",
     show_default=False)]
+PreprocessOpt = Annotated[Path | None, typer.Option(
+    "--preprocess", help="The fitted scikit-learn preprocessing in front of the model (.skops; a pickle only with --trust-code): onnx and pmml then take the raw columns (docs/preprocessing.md).",
+    show_default=False)]
 
 
 def load_options(architecture: Path | None, trust_code: bool, custom_objects: Path | None,

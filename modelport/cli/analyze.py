@@ -13,6 +13,7 @@ from modelport.cli._app import (
     ModelArg,
     PmmlBackendOpt,
     PmmlMaxSizeOpt,
+    PreprocessOpt,
     SequenceLengthOpt,
     TrustCodeOpt,
     TrustTypeOpt,
@@ -36,6 +37,7 @@ def analyze(
     sequence_length: SequenceLengthOpt = None,
     trust_type: TrustTypeOpt = None,
     pmml_backend: PmmlBackendOpt = None,
+    preprocess: PreprocessOpt = None,
 ) -> None:
     """Say, for every target and layer, native / rewrite (named rule) / unsupported (reason, hint).
 
@@ -54,7 +56,7 @@ def analyze(
     _, is_all = parse_targets(to)
     options = load_options(architecture, trust_code, custom_objects, trust_type)
     analysis = api.analyze(model, to, options, pmml_max_size=pmml_max_size, sequence_length=sequence_length,
-                           pmml_backend=pmml_backend_option(pmml_backend))
+                           pmml_backend=pmml_backend_option(pmml_backend), preprocess=preprocess)
     note = api.safety_note(model, options)
     if as_json:
         from modelport.cli.render import print_json

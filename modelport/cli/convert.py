@@ -14,6 +14,7 @@ from modelport.cli._app import (
     ModelArg,
     PmmlBackendOpt,
     PmmlMaxSizeOpt,
+    PreprocessOpt,
     SequenceLengthOpt,
     TrustCodeOpt,
     TrustTypeOpt,
@@ -72,6 +73,7 @@ def convert(
     sequence_length: SequenceLengthOpt = None,
     trust_type: TrustTypeOpt = None,
     pmml_backend: PmmlBackendOpt = None,
+    preprocess: PreprocessOpt = None,
 ) -> None:
     """Convert a Keras model (or a scikit-learn pipeline, .skops) to production formats, then validate each artifact's numbers.
 
@@ -96,7 +98,7 @@ def convert(
             model, to, out_dir, opset=opset, force=force, architecture=architecture, trust_code=trust_code,
             custom_objects=custom_objects, validate=validate, class_labels=_names_from(class_labels),
             feature_names=_names_from(feature_names), progress=progress,
-            pmml_max_size=pmml_max_size, sequence_length=sequence_length,
+            pmml_max_size=pmml_max_size, sequence_length=sequence_length, preprocess=preprocess,
             trust_types=tuple(trust_type or ()), pmml_backend=pmml_backend_option(pmml_backend),
             **({"data": data, "tolerance": from_cli(atol, rtol), "runtimes": runtimes_option(runtimes)} if validate else {}),
         )

@@ -12,6 +12,7 @@ from modelport.cli._app import (
     CustomObjectsOpt,
     JsonFlag,
     ModelArg,
+    PreprocessOpt,
     TrustCodeOpt,
     TrustTypeOpt,
     app,
@@ -49,6 +50,7 @@ def validate(
     custom_objects: CustomObjectsOpt = None,
     strict: StrictOpt = False,
     trust_type: TrustTypeOpt = None,
+    preprocess: PreprocessOpt = None,
 ) -> None:
     """Run Keras (or scikit-learn) and every artifact, each in its production runtime, on the same inputs; compare.
 
@@ -80,11 +82,20 @@ def validate(
 
         console(stderr=True).print(f"warning: {mismatch}", highlight=False)
     with progress_bar("validate") as progress:
-        report = validate_paths(
-            model, list(artifacts), load_options=load_options(architecture, trust_code, custom_objects, trust_type),
-            data=data, tolerance=tolerance, runtimes=runtimes_option(runtimes), batch_sizes=(1, batch_size),
-            seed=seed, progress=progress, localize=localize,
-        )
+        if preprocess is not None:  # artifacts of `convert --preprocess`: raw rows, through the transformer
+            from modelport.compose.validate import validate_paths as validate_composed
+
+            report = validate_composed(model, list(artifacts), preprocess, architecture=architecture,
+                                       trust_code=trust_code, custom_objects=custom_objects, data=data,
+                                       trust_types=tuple(trust_type or ()),
+                                       tolerance=tolerance, runtimes=runtimes_option(runtimes), seed=seed,
+                                       progress=progress)
+        else:
+            report = validate_paths(
+                model, list(artifacts), load_options=load_options(architecture, trust_code, custom_objects, trust_type),
+                data=data, tolerance=tolerance, runtimes=runtimes_option(runtimes), batch_sizes=(1, batch_size),
+                seed=seed, progress=progress, localize=localize,
+            )
     if require:
         require_runtimes(report)
     finish(report, report_json, junit, report_html, as_json, strict)

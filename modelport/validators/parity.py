@@ -54,7 +54,9 @@ def check_signature(spec: Any, artifact: Any) -> None:
             f"{artifact.path} was not converted from this model "
             f"(its signature {[t.name for t in artifact.inputs]} -> {[t.name for t in artifact.outputs]} "
             f"differs from the model's {[t.name for t in spec.inputs]} -> {[t.name for t in spec.outputs]})",
-            "validate each artifact against the model it was converted from")
+            f"pass --preprocess {artifact.details['preprocessing']}, the transformer it was converted with"
+            if (getattr(artifact, "details", None) or {}).get("preprocessing")
+            else "validate each artifact against the model it was converted from")
 
 
 def _library_versions() -> dict[str, str]:
