@@ -44,10 +44,14 @@ class Run:
     returncode: int
     killed: bool
     tail: str
+    steps: list[list] | None = None  # [step, peak RSS GB, peak PSS GB, seconds] (``profiled`` runs)
+    peak_pss_gb: float | None = None  # the tree's proportional set size (``--pss``)
 
 
-def tree_rss_kb(root: int) -> int:
-    """RSS of ``root`` and every descendant (threads are not processes: counted once)."""
+def tree_rss_kb(root: int, field: str = "VmRSS:") -> int:
+    """RSS of ``root`` and every descendant (threads are not processes: counted once); with
+    ``field="Pss:"`` their proportional set size: a page shared by n of them (TensorFlow's library
+    mapped in the parent and in a child runtime) counts 1/n in each, so the sum is the tree's real use."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -63,22 +67,23 @@ def tree_rss_kb(root: int) -> int:
         pid = todo.pop()
         todo.extend(children.get(pid, []))
         try:
-            with open(f"/proc/{pid}/status") as f:
-                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{pid}/status" if field == "VmRSS:" else f"/proc/{pid}/smaps_rollup") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith(field)), 0)
         except OSError:
             pass
     return total
 
 
-def run(label: str, cmd: list[str], cwd: Path, limit_gb: float) -> Run:
+def run(label: str, cmd: list[str], cwd: Path, limit_gb: float, pss: bool = False) -> Run:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     started = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-        peak, killed = 0, False
+        peak, peak_pss, killed, samples = 0, 0, False, []
         while p.poll() is None:
-            rss = tree_rss_kb(p.pid)
-            peak = max(peak, rss)
+            rss, proportional = tree_rss_kb(p.pid), tree_rss_kb(p.pid, "Pss:") if pss else 0
+            samples.append((time.monotonic(), rss, proportional))
+            peak, peak_pss = max(peak, rss), max(peak_pss, proportional)
             if rss > limit_gb * 1e6:
                 killed = True
                 os.killpg(p.pid, 9)  # the session this run started, nothing else
@@ -87,12 +92,31 @@ def run(label: str, cmd: list[str], cwd: Path, limit_gb: float) -> Run:
             time.sleep(0.05)
         seconds = time.perf_counter() - started
         err.seek(0)
-        tail = " | ".join(err.read().decode(errors="replace").strip().splitlines()[-3:])[-400:]
-    result = Run(label, round(seconds, 2), round(peak * 1e3 / GB, 3), p.returncode, killed, tail)
-    print(f"  {label}: {result.seconds:.1f} s, peak {result.peak_gb:.2f} GB, exit {result.returncode}"
+        lines = err.read().decode(errors="replace").strip().splitlines()
+    marks = [(float(line.split()[1]), line.split(" ", 2)[2]) for line in lines if line.startswith("modelport-step ")]
+    tail = " | ".join([line for line in lines if not line.startswith("modelport-step ")][-3:])[-400:]
+    result = Run(label, round(seconds, 2), round(peak * 1e3 / GB, 3), p.returncode, killed, tail,
+                 step_peaks(marks, samples) if marks else None, round(peak_pss * 1e3 / GB, 3) if pss else None)
+    print(f"  {label}: {result.seconds:.1f} s, peak {result.peak_gb:.2f} GB"
+          + (f" (PSS {result.peak_pss_gb:.2f} GB)" if pss else "") + f", exit {result.returncode}"
           + (" (KILLED by the watchdog)" if killed else "") + (f" [{tail}]" if result.returncode else ""),
           flush=True)
+    for step, gb, pss_gb, secs in result.steps or []:
+        print(f"      {gb:5.2f} GB (PSS {pss_gb:5.2f}) {secs:6.1f} s  {step}", flush=True)
     return result
+
+
+def step_peaks(marks: list[tuple[float, str]], samples: list[tuple[float, int, int]]) -> list[list]:
+    """[step, peak RSS GB, peak PSS GB, seconds] of the tree while each step was the last one
+    announced (steps in order, repeats kept)."""
+    out = []
+    ends = [t for t, _ in marks[1:]] + [float("inf")]
+    for (start, step), end in zip(marks, ends):
+        inside = [(rss, pss) for t, rss, pss in samples if start <= t < end]
+        out.append([step, round(max((r for r, _ in inside), default=0) * 1e3 / GB, 3),
+                    round(max((q for _, q in inside), default=0) * 1e3 / GB, 3),
+                    round(min(end, samples[-1][0]) - start, 2)])
+    return out
 
 
 def available_gb() -> float:
@@ -142,6 +166,12 @@ def modelport(model: Path, out: Path, to: str, validate: bool) -> list[str]:
             *([] if validate else ["--no-validate"])]
 
 
+def profiled(model: Path, out: Path, to: str, validate: bool) -> list[str]:
+    """``convert`` as the CLI runs it (api.convert), its progress steps stamped for the per-step profile."""
+    return [sys.executable, str(ROOT / "benchmarks" / "_profile_convert.py"), str(model), to, str(out),
+            *([] if validate else ["--no-validate"])]
+
+
 def tf2onnx(model: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "tf2onnx.convert", "--keras", str(model), "--output", str(out)]
 
@@ -183,13 +213,14 @@ def memory_section(work: Path, names: list[str], limit_gb: float) -> list[dict]:
         print(f"memory: {MODELS[name]} ({weight_bytes / 1e6:.0f} MB of weights) --to all with validation; "
               f"budget {budget:.2f} GB, goal {min(goal, budget):.2f} GB", flush=True)
         wait_for_memory(12)
-        r = run("modelport --to all", modelport(model, work / f"{name}-all", "all", True), work, limit_gb)
+        r = run("modelport --to all", profiled(model, work / f"{name}-all", "all", True), work, limit_gb, pss=True)
         rows.append({"section": "memory", "model": name, "weight_bytes": weight_bytes, "budget_gb": round(budget, 3),
-                     "goal_gb": goal, "peak_gb": r.peak_gb, "seconds": r.seconds, "exit": r.returncode,
+                     "goal_gb": goal, "peak_gb": r.peak_gb, "peak_pss_gb": r.peak_pss_gb, "seconds": r.seconds,
+                     "exit": r.returncode,
                      "pass": r.returncode == 0 and r.peak_gb <= min(goal, budget), "run": asdict(r)})
         if r.returncode != 0:  # how far the conversion alone gets
             wait_for_memory(12)
-            r = run("modelport --to all --no-validate", modelport(model, work / f"{name}-all", "all", False), work,
+            r = run("modelport --to all --no-validate", profiled(model, work / f"{name}-all", "all", False), work,
                     limit_gb)
             rows.append({"section": "memory (conversion only)", "model": name, "weight_bytes": weight_bytes,
                          "budget_gb": round(budget, 3), "peak_gb": r.peak_gb, "seconds": r.seconds,

@@ -5,7 +5,8 @@
 - ``helper_classes()`` compiles ``modelport/_java/*.java`` (PmmlBatch, ScorePmml) once with javac into a cache
   dir keyed by the sources' hash, outside the source tree, and returns that dir.
 - ``start_jvm()`` starts the one in-process JVM (JPype can start only one per process) with the jars
-  and the helper classes on its class path, and returns the ``PmmlBatch`` Java class.
+  and the helper classes on its class path, and returns the ``PmmlBatch`` Java class;
+  ``helper_class(name)`` returns any helper class from it (jpmml and the plain Java program share it).
 
 Nothing here imports jpype or jpmml_evaluator at module import time.
 """
@@ -160,11 +161,20 @@ def classpath() -> str:
 
 
 _batch_class = None
+_loader = None  # the class loader of our helper classes when someone else started the JVM
+
+
+def helper_class(name: str):
+    """A helper class (``PmmlBatch``, ``ScorePmml``) in the process's one JVM, started if need be."""
+    import jpype
+
+    start_jvm()
+    return jpype.JClass(name, loader=_loader) if _loader is not None else jpype.JClass(name)
 
 
 def start_jvm():
     """Start (once per process) or join the in-process JVM; return the ``PmmlBatch`` Java class."""
-    global _batch_class
+    global _batch_class, _loader
     if _batch_class is not None:
         return _batch_class
     classes = helper_classes()
@@ -187,6 +197,6 @@ def start_jvm():
                 _batch_class = jpype.JClass("PmmlBatch")
             except Exception:
                 urls = [jpype.java.io.File(p).toURI().toURL() for p in (*jpmml_jars(), str(classes))]
-                loader = jpype.java.net.URLClassLoader(urls, jpype.java.lang.ClassLoader.getSystemClassLoader())
-                _batch_class = jpype.JClass("PmmlBatch", loader=loader)
+                _loader = jpype.java.net.URLClassLoader(urls, jpype.java.lang.ClassLoader.getSystemClassLoader())
+                _batch_class = jpype.JClass("PmmlBatch", loader=_loader)
         return _batch_class
