@@ -152,10 +152,29 @@ def test_runtimes_outside_python_run_every_batch_in_one_launch(fixture_file, loa
             np.testing.assert_array_equal(joint["probs"], alone["probs"])
 
 
+def _java_children() -> list[str]:
+    import os
+
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid == os.getpid():
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")[0].decode()
+                if cmd.endswith("java"):
+                    found.append(cmd)
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def test_plain_java_program_runs_in_the_one_jvm(fixture_file, loaded_fixture, tmp_path, monkeypatch):
-    """The plain Java program shares the JPype JVM (no `java` process) and gives what its own JVM gives."""
+    """The plain Java program and PMML4S share the JPype JVM (no `java` process): the plain program
+    gives what its own JVM gives, PMML4S what JPMML gives."""
     import modelport
-    from modelport.runtimes import java
+    from modelport.runtimes import java, jpmml, pmml4s
 
     result = modelport.convert(fixture_file("mlp"), to="pmml", out_dir=tmp_path / "out", validate=False)
     batch = seeded_inputs(loaded_fixture("mlp").spec, 9, seed=4)
@@ -169,6 +188,11 @@ def test_plain_java_program_runs_in_the_one_jvm(fixture_file, loaded_fixture, tm
     shared = session.run(batch)
     np.testing.assert_array_equal(shared["probs"], alone["probs"])
     assert np.std(shared["probs"]) > 1e-3 and session.timings["rows"] == 9
+    by_jpmml = jpmml.load(result.artifacts[0]).run(batch)["probs"]
+    by_pmml4s = pmml4s.load(result.artifacts[0]).run(batch)["probs"]
+    np.testing.assert_allclose(by_pmml4s, by_jpmml, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(by_jpmml, shared["probs"])
+    assert _java_children() == []  # neither PMML4S (pypmml's gateway) nor the program started a JVM
 
 
 def test_tensorflow_child_process_gives_the_in_process_numbers(fixture_file, loaded_fixture, tmp_path, monkeypatch):

@@ -6,7 +6,8 @@
   dir keyed by the sources' hash, outside the source tree, and returns that dir.
 - ``start_jvm()`` starts the one in-process JVM (JPype can start only one per process) with the jars
   and the helper classes on its class path, and returns the ``PmmlBatch`` Java class;
-  ``helper_class(name)`` returns any helper class from it (jpmml and the plain Java program share it).
+  ``helper_class(name)`` returns any helper class from it (jpmml and the plain Java program share it),
+  ``pmml4s_gateway()`` hands it to pypmml (PMML4S's jars are on its class path too).
 
 Nothing here imports jpype or jpmml_evaluator at module import time.
 """
@@ -68,6 +69,16 @@ def jpmml_jars() -> tuple[str, ...]:
     if not jars:
         raise BadInputError(f"no JPMML jars found under {base}", "reinstall jpmml_evaluator")
     return tuple(jars)
+
+
+@lru_cache(maxsize=1)
+def pmml4s_jars() -> tuple[str, ...]:
+    """PMML4S's jars as pypmml ships them ($PYPMML_JARS_DIR, as pypmml reads it); () without pypmml."""
+    spec = importlib.util.find_spec("pypmml")
+    if spec is None or not spec.submodule_search_locations:
+        return ()
+    base = Path(os.environ.get("PYPMML_JARS_DIR") or Path(next(iter(spec.submodule_search_locations))) / "jars")
+    return tuple(str(p) for p in sorted(base.glob("*.jar")))
 
 
 def java_source_dir() -> Path:
@@ -162,6 +173,19 @@ def classpath() -> str:
 
 _batch_class = None
 _loader = None  # the class loader of our helper classes when someone else started the JVM
+_hosts_pmml4s = False  # modelport started the JVM with PMML4S's jars on its class path
+
+
+def pmml4s_gateway():
+    """pypmml's own JPype gateway on the process's one JVM (PMML4S then runs beside JPMML instead of
+    in a JVM of its own, which pypmml's default py4j gateway starts), or None when that JVM cannot
+    host PMML4S: someone else started it without PMML4S's jars."""
+    start_jvm()
+    if not _hosts_pmml4s:
+        return None
+    from pypmml.jvm import JPypeGateway
+
+    return JPypeGateway()
 
 
 def helper_class(name: str):
@@ -174,7 +198,7 @@ def helper_class(name: str):
 
 def start_jvm():
     """Start (once per process) or join the in-process JVM; return the ``PmmlBatch`` Java class."""
-    global _batch_class, _loader
+    global _batch_class, _loader, _hosts_pmml4s
     if _batch_class is not None:
         return _batch_class
     classes = helper_classes()
@@ -188,9 +212,11 @@ def start_jvm():
         if not jpype.isJVMStarted():
             # -Xrs and interrupt=False: Ctrl-C and SIGTERM stay Python's (the JVM installs no handler
             # of its own); a JVM crash writes no core dump and no hs_err_pid*.log into the user's folder
-            jpype.startJVM("-Xrs", *JVM_OPTIONS, classpath=[*jpmml_jars(), str(classes)], convertStrings=False,
-                           interrupt=False)
+            # PMML4S's jars too (they share only commons-math3 3.6.1 with JPMML's): one JVM per run
+            jpype.startJVM("-Xrs", *JVM_OPTIONS, classpath=[*jpmml_jars(), str(classes), *pmml4s_jars()],
+                           convertStrings=False, interrupt=False)
             _batch_class = jpype.JClass("PmmlBatch")
+            _hosts_pmml4s = bool(pmml4s_jars())
         else:
             # someone else (e.g. jpmml_evaluator) started it: reach our classes through a child loader
             try:
