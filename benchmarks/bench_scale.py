@@ -12,7 +12,10 @@ killed when it passes ``--limit-gb`` (the machine is shared). Models are built o
    interleaved round by round; medians and ratios. MobileNetV2 (α 0.35, 96²) to
    pb,ckpt,savedmodel,onnx ≤ 1.1× tf2onnx (onnx only); ResNet50 → onnx ≤ 1.0× tf2onnx.
 2. memory: ``modelport convert --to all`` WITH validation: peak ≤ 1.5 GB + 4× the weight bytes
-   (ResNet50 ≤ 2.5 GB; VGG16 ≤ 4 GB).
+   (ResNet50 ≤ 2.5 GB; VGG16 ≤ 4 GB). The run goes through ``_profile_convert.py`` (api.convert,
+   as the CLI calls it, with each progress step stamped on stderr), so the peak is also given per
+   step (loading, each target, each artifact × runtime), as RSS and as PSS: a child runtime maps
+   TensorFlow's library like its parent, and RSS counts those shared pages once per process.
 3. big: a model whose weights pass protobuf's 2 GB converts to onnx (external data), savedmodel and
    ckpt; ``pb`` is refused up front. Run only when asked (``--only big``) and ``free`` shows 16 GB.
 """
@@ -102,7 +105,8 @@ def run(label: str, cmd: list[str], cwd: Path, limit_gb: float, pss: bool = Fals
           + (" (KILLED by the watchdog)" if killed else "") + (f" [{tail}]" if result.returncode else ""),
           flush=True)
     for step, gb, pss_gb, secs in result.steps or []:
-        print(f"      {gb:5.2f} GB (PSS {pss_gb:5.2f}) {secs:6.1f} s  {step}", flush=True)
+        sizes = f"{gb:5.2f} GB (PSS {pss_gb:5.2f})" if gb is not None else f"{'—':>8} (PSS {'—':>5})"
+        print(f"      {sizes} {secs:6.1f} s  {step}", flush=True)
     return result
 
 
@@ -113,8 +117,10 @@ def step_peaks(marks: list[tuple[float, str]], samples: list[tuple[float, int, i
     ends = [t for t, _ in marks[1:]] + [float("inf")]
     for (start, step), end in zip(marks, ends):
         inside = [(rss, pss) for t, rss, pss in samples if start <= t < end]
-        out.append([step, round(max((r for r, _ in inside), default=0) * 1e3 / GB, 3),
-                    round(max((q for _, q in inside), default=0) * 1e3 / GB, 3),
+        if not inside:  # shorter than one sample: its memory is its neighbours'
+            out.append([step, None, None, round(min(end, samples[-1][0]) - start, 2)])
+            continue
+        out.append([step, round(max(r for r, _ in inside) * 1e3 / GB, 3), round(max(q for _, q in inside) * 1e3 / GB, 3),
                     round(min(end, samples[-1][0]) - start, 2)])
     return out
 
