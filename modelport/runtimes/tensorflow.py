@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -81,7 +82,7 @@ class ChildSession:
         spec.write_text(json.dumps({**artifact.to_dict(), "path": str(Path(artifact.path).resolve())}))
         try:
             self._ask(f"load {spec}")
-        except Exception:
+        except BaseException:  # Ctrl-C too: the child ends with the load
             self.close()
             raise
 
@@ -98,6 +99,10 @@ class ChildSession:
         if answer.startswith("error "):
             raise RuntimeError(answer[len("error "):])
         self._proc.wait()
+        if self._proc.returncode in (-signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM):
+            from modelport.errors import Interrupted  # the run was interrupted, the artifact did not fail
+
+            raise Interrupted(abs(self._proc.returncode) % 128)
         self._err.seek(0)
         last = self._err.read().decode(errors="replace").strip().splitlines()[-1:] or [""]
         raise RuntimeError(f"the TensorFlow child process died (exit {self._proc.returncode}): {last[0][:300]}")
@@ -116,6 +121,13 @@ class ChildSession:
         with np.load(dst, allow_pickle=False) as got:
             return [{t.name: got[f"b{b}_{k}"] for k, t in enumerate(self._artifact.outputs)}
                     for b in range(len(batches))]
+
+    def __del__(self) -> None:  # a caller that never closes still ends the child (its stdin closes)
+        if getattr(self, "_proc", None) is not None:
+            try:
+                self.close()
+            except Exception:  # at interpreter exit the modules close needs may be gone; the child sees EOF
+                pass
 
     def close(self) -> None:
         if self._proc.poll() is None:
