@@ -16,7 +16,9 @@ killed when it passes ``--limit-gb`` (the machine is shared). Models are built o
    as the CLI calls it, with each progress step stamped on stderr), so the peak is also given per
    step (loading, each target, each artifact × runtime), as RSS and as PSS: a child runtime maps
    TensorFlow's library like its parent, and RSS counts those shared pages once per process.
-3. big: a model whose weights pass protobuf's 2 GB converts to onnx (external data), savedmodel and
+3. jvm: ``convert --to pmml`` with validation (jpmml, pmml4s, the plain Java program) starts no
+   `java` process: the three share the JVM inside the Python process.
+4. big: a model whose weights pass protobuf's 2 GB converts to onnx (external data), savedmodel and
    ckpt; ``pb`` is refused up front. Run only when asked (``--only big``) and ``free`` shows 16 GB.
 """
 
@@ -36,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GB = 1e9
 MODELS = {"mobilenetv2": "MobileNetV2 (alpha 0.35, 96x96)", "resnet50": "ResNet50", "vgg16": "VGG16",
-          "big": "2 x Dense(16384), 2.15 GB"}
+          "big": "2 x Dense(16384), 2.15 GB", "mlp": "Dense(64) -> Dense(3), 13 inputs"}
 
 
 @dataclass
@@ -49,12 +51,10 @@ class Run:
     tail: str
     steps: list[list] | None = None  # [step, peak RSS GB, peak PSS GB, seconds] (``profiled`` runs)
     peak_pss_gb: float | None = None  # the tree's proportional set size (``--pss``)
+    java_processes: int = 0  # distinct `java` processes the run started (a JPype JVM is inside Python)
 
 
-def tree_rss_kb(root: int, field: str = "VmRSS:") -> int:
-    """RSS of ``root`` and every descendant (threads are not processes: counted once); with
-    ``field="Pss:"`` their proportional set size: a page shared by n of them (TensorFlow's library
-    mapped in the parent and in a child runtime) counts 1/n in each, so the sum is the tree's real use."""
+def tree_pids(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -65,10 +65,32 @@ def tree_rss_kb(root: int, field: str = "VmRSS:") -> int:
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-    total, todo = 0, [root]
+    out, todo = [], [root]
     while todo:
         pid = todo.pop()
+        out.append(pid)
         todo.extend(children.get(pid, []))
+    return out
+
+
+def java_pids(root: int) -> set[int]:
+    found = set()
+    for pid in tree_pids(root):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == "java":
+                    found.add(pid)
+        except OSError:
+            pass
+    return found
+
+
+def tree_rss_kb(root: int, field: str = "VmRSS:") -> int:
+    """RSS of ``root`` and every descendant (threads are not processes: counted once); with
+    ``field="Pss:"`` their proportional set size: a page shared by n of them (TensorFlow's library
+    mapped in the parent and in a child runtime) counts 1/n in each, so the sum is the tree's real use."""
+    total = 0
+    for pid in tree_pids(root):
         try:
             with open(f"/proc/{pid}/status" if field == "VmRSS:" else f"/proc/{pid}/smaps_rollup") as f:
                 total += next((int(line.split()[1]) for line in f if line.startswith(field)), 0)
@@ -82,8 +104,9 @@ def run(label: str, cmd: list[str], cwd: Path, limit_gb: float, pss: bool = Fals
     started = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-        peak, peak_pss, killed, samples = 0, 0, False, []
+        peak, peak_pss, killed, samples, javas = 0, 0, False, [], set()
         while p.poll() is None:
+            javas |= java_pids(p.pid)
             rss, proportional = tree_rss_kb(p.pid), tree_rss_kb(p.pid, "Pss:") if pss else 0
             samples.append((time.monotonic(), rss, proportional))
             peak, peak_pss = max(peak, rss), max(peak_pss, proportional)
@@ -99,9 +122,11 @@ def run(label: str, cmd: list[str], cwd: Path, limit_gb: float, pss: bool = Fals
     marks = [(float(line.split()[1]), line.split(" ", 2)[2]) for line in lines if line.startswith("modelport-step ")]
     tail = " | ".join([line for line in lines if not line.startswith("modelport-step ")][-3:])[-400:]
     result = Run(label, round(seconds, 2), round(peak * 1e3 / GB, 3), p.returncode, killed, tail,
-                 step_peaks(marks, samples) if marks else None, round(peak_pss * 1e3 / GB, 3) if pss else None)
+                 step_peaks(marks, samples) if marks else None, round(peak_pss * 1e3 / GB, 3) if pss else None,
+                 len(javas))
     print(f"  {label}: {result.seconds:.1f} s, peak {result.peak_gb:.2f} GB"
           + (f" (PSS {result.peak_pss_gb:.2f} GB)" if pss else "") + f", exit {result.returncode}"
+          + (f", {len(javas)} java process(es)" if javas else "")
           + (" (KILLED by the watchdog)" if killed else "") + (f" [{tail}]" if result.returncode else ""),
           flush=True)
     for step, gb, pss_gb, secs in result.steps or []:
@@ -234,6 +259,19 @@ def memory_section(work: Path, names: list[str], limit_gb: float) -> list[dict]:
     return rows
 
 
+def jvm_section(work: Path, rounds: int, limit_gb: float) -> list[dict]:
+    """``--to pmml`` with validation runs jpmml, pmml4s and the plain Java program: one JVM for all
+    three (inside the Python process, JPype), no `java` process of their own."""
+    model, weight_bytes = build("mlp", work, limit_gb)
+    print(f"jvm: {MODELS['mlp']} --to pmml with validation (jpmml, pmml4s, java), {rounds} rounds", flush=True)
+    runs = [run(f"modelport --to pmml #{i + 1}", modelport(model, work / "mlp-pmml", "pmml", True), work, limit_gb)
+            for i in range(rounds)]
+    processes = max(r.java_processes for r in runs)
+    return [{"section": "jvm", "model": "mlp", "median_s": median(runs), "peak_gb": max(r.peak_gb for r in runs),
+             "java_processes": processes, "pass": processes == 0 and all(r.returncode == 0 for r in runs),
+             "runs": [asdict(r) for r in runs]}]
+
+
 def big_section(work: Path) -> list[dict]:
     if available_gb() < 16:
         print(f"big: NOT MEASURED ({available_gb():.1f} GB available, 16 GB wanted)", flush=True)
@@ -250,7 +288,7 @@ def big_section(work: Path) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="time,memory", help="time, memory, big (comma separated)")
+    parser.add_argument("--only", default="time,memory,jvm", help="time, memory, jvm, big (comma separated)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds for MobileNetV2 timing")
     parser.add_argument("--resnet-rounds", type=int, default=2, help="interleaved rounds for ResNet50 timing")
     parser.add_argument("--models", default="mobilenetv2,resnet50,vgg16", help="models of the memory section")
@@ -265,6 +303,8 @@ def main() -> None:
         rows += time_section(args.work, {"mobilenetv2": args.rounds, "resnet50": args.resnet_rounds}, args.limit_gb)
     if "memory" in sections:
         rows += memory_section(args.work, args.models.split(","), args.limit_gb)
+    if "jvm" in sections:
+        rows += jvm_section(args.work, 2, args.limit_gb)
     if "big" in sections:
         rows += big_section(args.work)
     print(json.dumps([{k: v for k, v in r.items() if k not in ("runs", "run")} for r in rows], indent=1))
