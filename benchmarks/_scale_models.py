@@ -1,7 +1,7 @@
 """Builds the benchmark models of bench_scale.py: keras.applications with weights=None, then
 non-trivial weights (scaled kernels, random BatchNorm statistics) so outputs vary with inputs.
 
-    python benchmarks/_scale_models.py NAME OUT.h5     (NAME: mobilenetv2, resnet50, vgg16, big)
+    python benchmarks/_scale_models.py NAME OUT.h5     (NAME: mobilenetv2, resnet50, vgg16, big, mlp)
 
 ``big`` is a model just over protobuf's 2 GB: two Dense layers whose kernels together hold 2.1 GB.
 """
@@ -31,6 +31,10 @@ def build(name: str):
         h = keras.layers.Dense(16384, activation="tanh", name="wide1", kernel_initializer="zeros")(inp)
         out = keras.layers.Dense(16384, name="wide2", kernel_initializer="zeros")(h)
         return keras.Model(inp, out, name="big")
+    if name == "mlp":  # a PMML target: the JVM runtimes' section
+        inp = keras.Input((13,), name="x")
+        h = keras.layers.Dense(64, activation="relu", name="hidden")(inp)
+        return keras.Model(inp, keras.layers.Dense(3, activation="softmax", name="probs")(h), name="mlp")
     raise SystemExit(f"unknown model {name}")
 
 

@@ -12,8 +12,13 @@ killed when it passes ``--limit-gb`` (the machine is shared). Models are built o
    interleaved round by round; medians and ratios. MobileNetV2 (α 0.35, 96²) to
    pb,ckpt,savedmodel,onnx ≤ 1.1× tf2onnx (onnx only); ResNet50 → onnx ≤ 1.0× tf2onnx.
 2. memory: ``modelport convert --to all`` WITH validation: peak ≤ 1.5 GB + 4× the weight bytes
-   (ResNet50 ≤ 2.5 GB; VGG16 ≤ 4 GB).
-3. big: a model whose weights pass protobuf's 2 GB converts to onnx (external data), savedmodel and
+   (ResNet50 ≤ 2.5 GB; VGG16 ≤ 4 GB). The run goes through ``_profile_convert.py`` (api.convert,
+   as the CLI calls it, with each progress step stamped on stderr), so the peak is also given per
+   step (loading, each target, each artifact × runtime), as RSS and as PSS: a child runtime maps
+   TensorFlow's library like its parent, and RSS counts those shared pages once per process.
+3. jvm: ``convert --to pmml`` with validation (jpmml, pmml4s, the plain Java program) starts no
+   `java` process: the three share the JVM inside the Python process.
+4. big: a model whose weights pass protobuf's 2 GB converts to onnx (external data), savedmodel and
    ckpt; ``pb`` is refused up front. Run only when asked (``--only big``) and ``free`` shows 16 GB.
 """
 
@@ -33,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GB = 1e9
 MODELS = {"mobilenetv2": "MobileNetV2 (alpha 0.35, 96x96)", "resnet50": "ResNet50", "vgg16": "VGG16",
-          "big": "2 x Dense(16384), 2.15 GB"}
+          "big": "2 x Dense(16384), 2.15 GB", "mlp": "Dense(64) -> Dense(3), 13 inputs"}
 
 
 @dataclass
@@ -44,10 +49,12 @@ class Run:
     returncode: int
     killed: bool
     tail: str
+    steps: list[list] | None = None  # [step, peak RSS GB, peak PSS GB, seconds] (``profiled`` runs)
+    peak_pss_gb: float | None = None  # the tree's proportional set size (``--pss``)
+    java_processes: int = 0  # distinct `java` processes the run started (a JPype JVM is inside Python)
 
 
-def tree_rss_kb(root: int) -> int:
-    """RSS of ``root`` and every descendant (threads are not processes: counted once)."""
+def tree_pids(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -58,27 +65,51 @@ def tree_rss_kb(root: int) -> int:
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-    total, todo = 0, [root]
+    out, todo = [], [root]
     while todo:
         pid = todo.pop()
+        out.append(pid)
         todo.extend(children.get(pid, []))
+    return out
+
+
+def java_pids(root: int) -> set[int]:
+    found = set()
+    for pid in tree_pids(root):
         try:
-            with open(f"/proc/{pid}/status") as f:
-                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == "java":
+                    found.add(pid)
+        except OSError:
+            pass
+    return found
+
+
+def tree_rss_kb(root: int, field: str = "VmRSS:") -> int:
+    """RSS of ``root`` and every descendant (threads are not processes: counted once); with
+    ``field="Pss:"`` their proportional set size: a page shared by n of them (TensorFlow's library
+    mapped in the parent and in a child runtime) counts 1/n in each, so the sum is the tree's real use."""
+    total = 0
+    for pid in tree_pids(root):
+        try:
+            with open(f"/proc/{pid}/status" if field == "VmRSS:" else f"/proc/{pid}/smaps_rollup") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith(field)), 0)
         except OSError:
             pass
     return total
 
 
-def run(label: str, cmd: list[str], cwd: Path, limit_gb: float) -> Run:
+def run(label: str, cmd: list[str], cwd: Path, limit_gb: float, pss: bool = False) -> Run:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     started = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-        peak, killed = 0, False
+        peak, peak_pss, killed, samples, javas = 0, 0, False, [], set()
         while p.poll() is None:
-            rss = tree_rss_kb(p.pid)
-            peak = max(peak, rss)
+            javas |= java_pids(p.pid)
+            rss, proportional = tree_rss_kb(p.pid), tree_rss_kb(p.pid, "Pss:") if pss else 0
+            samples.append((time.monotonic(), rss, proportional))
+            peak, peak_pss = max(peak, rss), max(peak_pss, proportional)
             if rss > limit_gb * 1e6:
                 killed = True
                 os.killpg(p.pid, 9)  # the session this run started, nothing else
@@ -87,12 +118,36 @@ def run(label: str, cmd: list[str], cwd: Path, limit_gb: float) -> Run:
             time.sleep(0.05)
         seconds = time.perf_counter() - started
         err.seek(0)
-        tail = " | ".join(err.read().decode(errors="replace").strip().splitlines()[-3:])[-400:]
-    result = Run(label, round(seconds, 2), round(peak * 1e3 / GB, 3), p.returncode, killed, tail)
-    print(f"  {label}: {result.seconds:.1f} s, peak {result.peak_gb:.2f} GB, exit {result.returncode}"
+        lines = err.read().decode(errors="replace").strip().splitlines()
+    marks = [(float(line.split()[1]), line.split(" ", 2)[2]) for line in lines if line.startswith("modelport-step ")]
+    tail = " | ".join([line for line in lines if not line.startswith("modelport-step ")][-3:])[-400:]
+    result = Run(label, round(seconds, 2), round(peak * 1e3 / GB, 3), p.returncode, killed, tail,
+                 step_peaks(marks, samples) if marks else None, round(peak_pss * 1e3 / GB, 3) if pss else None,
+                 len(javas))
+    print(f"  {label}: {result.seconds:.1f} s, peak {result.peak_gb:.2f} GB"
+          + (f" (PSS {result.peak_pss_gb:.2f} GB)" if pss else "") + f", exit {result.returncode}"
+          + (f", {len(javas)} java process(es)" if javas else "")
           + (" (KILLED by the watchdog)" if killed else "") + (f" [{tail}]" if result.returncode else ""),
           flush=True)
+    for step, gb, pss_gb, secs in result.steps or []:
+        sizes = f"{gb:5.2f} GB (PSS {pss_gb:5.2f})" if gb is not None else f"{'—':>8} (PSS {'—':>5})"
+        print(f"      {sizes} {secs:6.1f} s  {step}", flush=True)
     return result
+
+
+def step_peaks(marks: list[tuple[float, str]], samples: list[tuple[float, int, int]]) -> list[list]:
+    """[step, peak RSS GB, peak PSS GB, seconds] of the tree while each step was the last one
+    announced (steps in order, repeats kept)."""
+    out = []
+    ends = [t for t, _ in marks[1:]] + [float("inf")]
+    for (start, step), end in zip(marks, ends):
+        inside = [(rss, pss) for t, rss, pss in samples if start <= t < end]
+        if not inside:  # shorter than one sample: its memory is its neighbours'
+            out.append([step, None, None, round(min(end, samples[-1][0]) - start, 2)])
+            continue
+        out.append([step, round(max(r for r, _ in inside) * 1e3 / GB, 3), round(max(q for _, q in inside) * 1e3 / GB, 3),
+                    round(min(end, samples[-1][0]) - start, 2)])
+    return out
 
 
 def available_gb() -> float:
@@ -142,6 +197,12 @@ def modelport(model: Path, out: Path, to: str, validate: bool) -> list[str]:
             *([] if validate else ["--no-validate"])]
 
 
+def profiled(model: Path, out: Path, to: str, validate: bool) -> list[str]:
+    """``convert`` as the CLI runs it (api.convert), its progress steps stamped for the per-step profile."""
+    return [sys.executable, str(ROOT / "benchmarks" / "_profile_convert.py"), str(model), to, str(out),
+            *([] if validate else ["--no-validate"])]
+
+
 def tf2onnx(model: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "tf2onnx.convert", "--keras", str(model), "--output", str(out)]
 
@@ -183,18 +244,32 @@ def memory_section(work: Path, names: list[str], limit_gb: float) -> list[dict]:
         print(f"memory: {MODELS[name]} ({weight_bytes / 1e6:.0f} MB of weights) --to all with validation; "
               f"budget {budget:.2f} GB, goal {min(goal, budget):.2f} GB", flush=True)
         wait_for_memory(12)
-        r = run("modelport --to all", modelport(model, work / f"{name}-all", "all", True), work, limit_gb)
+        r = run("modelport --to all", profiled(model, work / f"{name}-all", "all", True), work, limit_gb, pss=True)
         rows.append({"section": "memory", "model": name, "weight_bytes": weight_bytes, "budget_gb": round(budget, 3),
-                     "goal_gb": goal, "peak_gb": r.peak_gb, "seconds": r.seconds, "exit": r.returncode,
+                     "goal_gb": goal, "peak_gb": r.peak_gb, "peak_pss_gb": r.peak_pss_gb, "seconds": r.seconds,
+                     "exit": r.returncode,
                      "pass": r.returncode == 0 and r.peak_gb <= min(goal, budget), "run": asdict(r)})
         if r.returncode != 0:  # how far the conversion alone gets
             wait_for_memory(12)
-            r = run("modelport --to all --no-validate", modelport(model, work / f"{name}-all", "all", False), work,
+            r = run("modelport --to all --no-validate", profiled(model, work / f"{name}-all", "all", False), work,
                     limit_gb)
             rows.append({"section": "memory (conversion only)", "model": name, "weight_bytes": weight_bytes,
                          "budget_gb": round(budget, 3), "peak_gb": r.peak_gb, "seconds": r.seconds,
                          "exit": r.returncode, "pass": r.returncode == 0 and r.peak_gb <= budget, "run": asdict(r)})
     return rows
+
+
+def jvm_section(work: Path, rounds: int, limit_gb: float) -> list[dict]:
+    """``--to pmml`` with validation runs jpmml, pmml4s and the plain Java program: one JVM for all
+    three (inside the Python process, JPype), no `java` process of their own."""
+    model, weight_bytes = build("mlp", work, limit_gb)
+    print(f"jvm: {MODELS['mlp']} --to pmml with validation (jpmml, pmml4s, java), {rounds} rounds", flush=True)
+    runs = [run(f"modelport --to pmml #{i + 1}", modelport(model, work / "mlp-pmml", "pmml", True), work, limit_gb)
+            for i in range(rounds)]
+    processes = max(r.java_processes for r in runs)
+    return [{"section": "jvm", "model": "mlp", "median_s": median(runs), "peak_gb": max(r.peak_gb for r in runs),
+             "java_processes": processes, "pass": processes == 0 and all(r.returncode == 0 for r in runs),
+             "runs": [asdict(r) for r in runs]}]
 
 
 def big_section(work: Path) -> list[dict]:
@@ -213,7 +288,7 @@ def big_section(work: Path) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="time,memory", help="time, memory, big (comma separated)")
+    parser.add_argument("--only", default="time,memory,jvm", help="time, memory, jvm, big (comma separated)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds for MobileNetV2 timing")
     parser.add_argument("--resnet-rounds", type=int, default=2, help="interleaved rounds for ResNet50 timing")
     parser.add_argument("--models", default="mobilenetv2,resnet50,vgg16", help="models of the memory section")
@@ -228,6 +303,8 @@ def main() -> None:
         rows += time_section(args.work, {"mobilenetv2": args.rounds, "resnet50": args.resnet_rounds}, args.limit_gb)
     if "memory" in sections:
         rows += memory_section(args.work, args.models.split(","), args.limit_gb)
+    if "jvm" in sections:
+        rows += jvm_section(args.work, 2, args.limit_gb)
     if "big" in sections:
         rows += big_section(args.work)
     print(json.dumps([{k: v for k, v in r.items() if k not in ("runs", "run")} for r in rows], indent=1))

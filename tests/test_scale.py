@@ -150,3 +150,82 @@ def test_runtimes_outside_python_run_every_batch_in_one_launch(fixture_file, loa
             alone = session.run(batch)
             assert set(joint) == set(alone) == {"probs"}
             np.testing.assert_array_equal(joint["probs"], alone["probs"])
+
+
+def _java_children() -> list[int]:
+    """Process ids of the `java` processes this test process started (the run's SparkSession, if an
+    earlier test made one, is among them: compare before and after)."""
+    import os
+
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid == os.getpid():
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")[0].decode()
+                if cmd.endswith("java"):
+                    found.append(int(pid))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def test_plain_java_program_runs_in_the_one_jvm(fixture_file, loaded_fixture, tmp_path, monkeypatch):
+    """The plain Java program and PMML4S share the JPype JVM (no `java` process): the plain program
+    gives what its own JVM gives, PMML4S what JPMML gives."""
+    import modelport
+    from modelport.runtimes import java, jpmml, pmml4s
+
+    result = modelport.convert(fixture_file("mlp"), to="pmml", out_dir=tmp_path / "out", validate=False)
+    batch = seeded_inputs(loaded_fixture("mlp").spec, 9, seed=4)
+    before = set(_java_children())
+    alone = java.load(result.artifacts[0], in_process=False).run(batch)
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"started a process: {args[0]}")
+
+    monkeypatch.setattr(java.subprocess, "run", no_process)
+    session = java.load(result.artifacts[0])
+    shared = session.run(batch)
+    np.testing.assert_array_equal(shared["probs"], alone["probs"])
+    assert np.std(shared["probs"]) > 1e-3 and session.timings["rows"] == 9
+    by_jpmml = jpmml.load(result.artifacts[0]).run(batch)["probs"]
+    by_pmml4s = pmml4s.load(result.artifacts[0]).run(batch)["probs"]
+    np.testing.assert_allclose(by_pmml4s, by_jpmml, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(by_jpmml, shared["probs"])
+    assert set(_java_children()) <= before  # neither PMML4S (pypmml's gateway) nor the program started a JVM
+
+
+def test_tensorflow_child_process_gives_the_in_process_numbers(fixture_file, loaded_fixture, tmp_path, monkeypatch):
+    """Large artifacts validate in a child process whose memory goes back at close; same numbers, and
+    a broken artifact fails its load with TensorFlow's reason."""
+    import modelport
+    from modelport.runtimes import tensorflow
+    from modelport.validators import runtimes as rt
+    from modelport.validators.inputs import Case
+    from modelport.validators.running import run_artifact
+    from modelport.validators.tolerance import Tolerance
+
+    result = modelport.convert(fixture_file("cnn"), to="pb,savedmodel", out_dir=tmp_path / "out", validate=False)
+    spec = loaded_fixture("cnn").spec
+    batches = [seeded_inputs(spec, n, seed=n) for n in (1, 5)]
+    for artifact in result.artifacts:
+        monkeypatch.setenv("MODELPORT_TF_CHILD", "0")
+        here = tensorflow.load(artifact)
+        monkeypatch.setenv("MODELPORT_TF_CHILD", "1")
+        child = tensorflow.load(artifact)
+        assert isinstance(child, tensorflow.ChildSession) and not isinstance(here, tensorflow.ChildSession)
+        for batch, got in zip(batches, child.run_many(batches)):
+            want = here.run(batch)
+            assert set(got) == set(want)
+            for key in want:
+                np.testing.assert_array_equal(got[key], want[key])
+                assert np.std(want[key]) > 1e-3
+        child.close()
+        assert child._proc.returncode == 0  # it exited: its memory is the OS's again
+    broken = next(a for a in result.artifacts if a.format == "pb")
+    broken.path.write_bytes(broken.path.read_bytes()[:100])
+    failed = run_artifact(rt.Planned(broken, "tensorflow"), [Case("x", batches[0])], [{}], Tolerance(), set())
+    assert failed.error.startswith("tensorflow could not load the artifact: RuntimeError: DecodeError"), failed.error

@@ -33,22 +33,33 @@ public final class ScorePmml {
             System.err.println("usage: ScorePmml model.pmml in.csv out.csv [--verify]");
             System.exit(2);
         }
-        boolean verify = args.length > 3 && "--verify".equals(args[3]);
+        String report = score(args[0], args[1], args[2], args.length > 3 && "--verify".equals(args[3]));
+        System.err.println(report);
+        if (report.startsWith("modelport-verify FAILED")) {
+            System.exit(3);
+        }
+    }
 
+    /**
+     * The whole program without the process: modelport calls it in the JVM it already runs (JPype)
+     * rather than starting another. Returns the "modelport-timing" line, or "modelport-verify
+     * FAILED ..." when --verify fails (nothing is scored then).
+     */
+    public static String score(String pmml, String inCsv, String outCsv, boolean verify) throws Exception {
         long t0 = System.nanoTime();
-        Evaluator evaluator = PmmlBatch.load(args[0]);
+        Evaluator evaluator = PmmlBatch.load(pmml);
         long t1 = System.nanoTime();
+        String verified = "";
         if (verify) {
             String failure = PmmlBatch.verify(evaluator);
             if (failure != null) {
-                System.err.println("modelport-verify FAILED " + failure.replace('\n', ' '));
-                System.exit(3);
+                return "modelport-verify FAILED " + failure.replace('\n', ' ');
             }
-            System.err.println("modelport-verify OK");
+            verified = "modelport-verify OK\n";
         }
         long t2 = System.nanoTime();
 
-        List<String[]> rows = readCsv(args[1]);
+        List<String[]> rows = readCsv(inCsv);
         String[] header = rows.remove(0);
         Map<String, DataType> types = new HashMap<>();
         for (InputField field : evaluator.getInputFields()) {
@@ -88,7 +99,7 @@ public final class ScorePmml {
         }
         long t4 = System.nanoTime();
 
-        try (BufferedWriter out = Files.newBufferedWriter(Paths.get(args[2]), StandardCharsets.UTF_8)) {
+        try (BufferedWriter out = Files.newBufferedWriter(Paths.get(outCsv), StandardCharsets.UTF_8)) {
             out.write(join(resultNames.toArray()));
             out.newLine();
             for (Object[] row : results) {
@@ -96,7 +107,7 @@ public final class ScorePmml {
                 out.newLine();
             }
         }
-        System.err.printf("modelport-timing load_s=%.6f verify_s=%.6f eval_s=%.6f rows=%d%n",
+        return verified + String.format("modelport-timing load_s=%.6f verify_s=%.6f eval_s=%.6f rows=%d",
                 (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t4 - t3) / 1e9, table.length);
     }
 

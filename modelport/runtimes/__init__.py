@@ -26,7 +26,7 @@ RUNTIME_MODULES = {
     "onnxruntime": "modelport.runtimes.onnxruntime",
     "jpmml": "modelport.runtimes.jpmml",
     "pmml4s": "modelport.runtimes.pmml4s",
-    "java": "modelport.runtimes.java",  # the plain Java program (ScorePmml) in a subprocess
+    "java": "modelport.runtimes.java",  # the plain Java program (ScorePmml), in the one JVM jpmml uses
     "spark": "modelport.runtimes.spark",  # the artifact's Spark route (modelport score), local or a cluster
 }
 

@@ -5,7 +5,9 @@
 - ``helper_classes()`` compiles ``modelport/_java/*.java`` (PmmlBatch, ScorePmml) once with javac into a cache
   dir keyed by the sources' hash, outside the source tree, and returns that dir.
 - ``start_jvm()`` starts the one in-process JVM (JPype can start only one per process) with the jars
-  and the helper classes on its class path, and returns the ``PmmlBatch`` Java class.
+  and the helper classes on its class path, and returns the ``PmmlBatch`` Java class;
+  ``helper_class(name)`` returns any helper class from it (jpmml and the plain Java program share it),
+  ``pmml4s_gateway()`` hands it to pypmml (PMML4S's jars are on its class path too).
 
 Nothing here imports jpype or jpmml_evaluator at module import time.
 """
@@ -67,6 +69,16 @@ def jpmml_jars() -> tuple[str, ...]:
     if not jars:
         raise BadInputError(f"no JPMML jars found under {base}", "reinstall jpmml_evaluator")
     return tuple(jars)
+
+
+@lru_cache(maxsize=1)
+def pmml4s_jars() -> tuple[str, ...]:
+    """PMML4S's jars as pypmml ships them ($PYPMML_JARS_DIR, as pypmml reads it); () without pypmml."""
+    spec = importlib.util.find_spec("pypmml")
+    if spec is None or not spec.submodule_search_locations:
+        return ()
+    base = Path(os.environ.get("PYPMML_JARS_DIR") or Path(next(iter(spec.submodule_search_locations))) / "jars")
+    return tuple(str(p) for p in sorted(base.glob("*.jar")))
 
 
 def java_source_dir() -> Path:
@@ -160,11 +172,44 @@ def classpath() -> str:
 
 
 _batch_class = None
+_loader = None  # the class loader of our helper classes when someone else started the JVM
+_hosts_pmml4s = False  # modelport started the JVM with PMML4S's jars on its class path
+
+
+def pmml4s_gateway():
+    """pypmml's own JPype gateway on the process's one JVM (PMML4S then runs beside JPMML instead of
+    in a JVM of its own, which pypmml's default py4j gateway starts), or None when that JVM cannot
+    host PMML4S: someone else started it without PMML4S's jars."""
+    start_jvm()
+    if not _hosts_pmml4s:
+        return None
+    import jpype
+    from pypmml.jvm import JPypeGateway, PMMLError
+
+    class ClassLookupGateway(JPypeGateway):
+        # pypmml finds classes with `import org.pmml4s...` through JPype's import hook; importing
+        # jpmml_evaluator_pyspark puts a plain module "org" into sys.modules, which shadows that
+        # hook, so the class is looked up by name instead
+        def call_java_static_func(self, class_name, func_name, *args):
+            try:
+                return getattr(jpype.JClass(class_name), func_name)(*args)
+            except jpype.JException as e:
+                raise PMMLError(e.message()) from None
+
+    return ClassLookupGateway()
+
+
+def helper_class(name: str):
+    """A helper class (``PmmlBatch``, ``ScorePmml``) in the process's one JVM, started if need be."""
+    import jpype
+
+    start_jvm()
+    return jpype.JClass(name, loader=_loader) if _loader is not None else jpype.JClass(name)
 
 
 def start_jvm():
     """Start (once per process) or join the in-process JVM; return the ``PmmlBatch`` Java class."""
-    global _batch_class
+    global _batch_class, _loader, _hosts_pmml4s
     if _batch_class is not None:
         return _batch_class
     classes = helper_classes()
@@ -178,15 +223,17 @@ def start_jvm():
         if not jpype.isJVMStarted():
             # -Xrs and interrupt=False: Ctrl-C and SIGTERM stay Python's (the JVM installs no handler
             # of its own); a JVM crash writes no core dump and no hs_err_pid*.log into the user's folder
-            jpype.startJVM("-Xrs", *JVM_OPTIONS, classpath=[*jpmml_jars(), str(classes)], convertStrings=False,
-                           interrupt=False)
+            # PMML4S's jars too (they share only commons-math3 3.6.1 with JPMML's): one JVM per run
+            jpype.startJVM("-Xrs", *JVM_OPTIONS, classpath=[*jpmml_jars(), str(classes), *pmml4s_jars()],
+                           convertStrings=False, interrupt=False)
             _batch_class = jpype.JClass("PmmlBatch")
+            _hosts_pmml4s = bool(pmml4s_jars())
         else:
             # someone else (e.g. jpmml_evaluator) started it: reach our classes through a child loader
             try:
                 _batch_class = jpype.JClass("PmmlBatch")
             except Exception:
                 urls = [jpype.java.io.File(p).toURI().toURL() for p in (*jpmml_jars(), str(classes))]
-                loader = jpype.java.net.URLClassLoader(urls, jpype.java.lang.ClassLoader.getSystemClassLoader())
-                _batch_class = jpype.JClass("PmmlBatch", loader=loader)
+                _loader = jpype.java.net.URLClassLoader(urls, jpype.java.lang.ClassLoader.getSystemClassLoader())
+                _batch_class = jpype.JClass("PmmlBatch", loader=_loader)
         return _batch_class

@@ -1,7 +1,11 @@
 """The plain Java program as a runtime: what a JVM service running JPMML-Evaluator computes.
 
-``run(inputs)`` writes the batch to a CSV, runs ``java -cp <jpmml jars>:<classes> ScorePmml
-model.pmml in.csv out.csv`` once per PMML document, and reads the output CSV back. Inputs are
+``run(inputs)`` writes the batch to a CSV, runs the ``ScorePmml`` program (model.pmml in.csv
+out.csv) once per PMML document, and reads the output CSV back. The program runs in the process's
+one JVM (JPype, shared with the jpmml runtime: one JVM per run, not one more per artifact) through
+its ``score`` method, which is its whole ``main`` (CSV text in, ``Evaluator.evaluate`` per row, CSV
+text out); ``in_process=False`` (or ``java_options``) runs ``java -cp <jpmml jars>:<classes> ScorePmml``
+in a process of its own instead. Inputs are
 written with 17 significant digits and Java prints doubles with ``Double.toString``; both round-trip
 exactly, so the text hop loses nothing. The Java source is ``modelport/_java/ScorePmml.java``; its classes are
 compiled once into a cache dir (see ``_jvm.helper_classes``).
@@ -33,9 +37,12 @@ class JavaSession:
     java_options: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)  # from the last run: load_s, eval_s, rows
     runtime: str = "java"
+    in_process: bool = True
 
     def score_csv(self, pmml: Path, in_csv: Path, out_csv: Path, verify: bool = False) -> dict[str, float]:
         """Run the Java program once; return the timings it printed."""
+        if self.in_process:
+            return self._score_in_jvm(pmml, in_csv, out_csv, verify)
         cmd = [self.java, *self.java_options, "-cp", self.classpath, "ScorePmml", str(pmml), str(in_csv), str(out_csv)]
         proc = subprocess.run(cmd + (["--verify"] if verify else []), capture_output=True, text=True)
         if proc.returncode in (-signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM):
@@ -45,15 +52,25 @@ class JavaSession:
         if proc.returncode != 0:
             tail = proc.stderr.strip().splitlines()
             raise RuntimeError(f"ScorePmml failed on {pmml} (exit {proc.returncode}): " + " | ".join(tail[:3]))
-        match = _TIMING.search(proc.stderr)
-        timings = {}
-        if match:
-            timings = {k: float(v) for k, v in (kv.split("=") for kv in match.group(1).split())}
-        return timings
+        return _timings(proc.stderr)
+
+    def _score_in_jvm(self, pmml: Path, in_csv: Path, out_csv: Path, verify: bool) -> dict[str, float]:
+        import jpype
+
+        from modelport.runtimes._jvm import helper_class
+
+        program = helper_class("ScorePmml")
+        try:
+            report = str(program.score(str(pmml), str(in_csv), str(out_csv), verify))
+        except jpype.JException as exc:  # what main would have died of
+            raise RuntimeError(f"ScorePmml failed on {pmml}: {exc.getClass().getName()}: {exc.getMessage()}") from exc
+        if "modelport-verify FAILED" in report:
+            raise RuntimeError(f"ScorePmml failed on {pmml}: {report.strip()}")
+        return _timings(report)
 
     def run_many(self, batches: list[dict[str, Any]]) -> list[dict[str, np.ndarray]]:
-        """All batches in one JVM launch (rows are scored independently, so joining them is exact):
-        starting the JVM costs far more than scoring a validation batch."""
+        """All batches in one call of the program (rows are scored independently, so joining them is
+        exact): loading the document (and, out of process, starting a JVM) costs more than a batch."""
         sizes = [len(next(iter(b.values()))) for b in batches]
         joined = self.run({k: np.concatenate([np.asarray(b[k]) for b in batches]) for k in batches[0]})
         cuts = np.cumsum(sizes)[:-1]
@@ -78,6 +95,11 @@ class JavaSession:
                 values = read_columns(out_csv, list(document.result_fields), n_rows, self.layout.labels())
                 outputs.update(self.layout.assemble(document, values))
         return outputs
+
+
+def _timings(text: str) -> dict[str, float]:
+    match = _TIMING.search(text)
+    return {k: float(v) for k, v in (kv.split("=") for kv in match.group(1).split())} if match else {}
 
 
 def write_csv(path: Path, fields: list[str], matrix: np.ndarray, integer_fields: set[str]) -> None:
@@ -140,8 +162,10 @@ def unavailable() -> str | None:
     return _jvm.unavailable(helpers=True)
 
 
-def load(artifact: Any, java_options: tuple[str, ...] = ()) -> JavaSession:
+def load(artifact: Any, java_options: tuple[str, ...] = (), in_process: bool = True) -> JavaSession:
+    """``in_process``: in the JPype JVM (started if need be); JVM options need a JVM of their own."""
     from modelport.runtimes._jvm import JVM_OPTIONS, classpath, java_tool
 
     layout = PmmlLayout.from_artifact(artifact)
-    return JavaSession(layout, java_tool("java"), classpath(), (*JVM_OPTIONS, *java_options))
+    return JavaSession(layout, java_tool("java"), classpath(), (*JVM_OPTIONS, *java_options),
+                       in_process=in_process and not java_options)

@@ -1,7 +1,9 @@
 """PMML4S through pypmml, scoring a batch per call.
 
-pypmml runs one py4j gateway JVM per Python process (its ``PMMLContext`` singleton); every session
-shares it. The batch goes over as one JSON string built with ``json.dumps`` (floats via ``repr``,
+pypmml keeps one JVM gateway per Python process (its ``PMMLContext`` singleton); every session
+shares it. modelport gives it pypmml's own JPype gateway on the process's one JVM (the one JPMML
+and the plain Java program use, started with PMML4S's jars), so a run starts one JVM, not two; when
+another library started that JVM without them, pypmml starts its default py4j gateway JVM. The batch goes over as one JSON string built with ``json.dumps`` (floats via ``repr``,
 so every double survives), not as a DataFrame: pypmml serialises DataFrames with ``to_json``, which
 keeps only 10 significant digits. Very large batches are sent in a few chunks to keep each JSON
 string to a few tens of MB.
@@ -48,7 +50,7 @@ class Pmml4sSession:
                 else:  # string fields: each row from its columns, text as text
                     rows = [[_json_value(columns[f][r], f in strings, i) for f, i in zip(fields, is_int, strict=True)]
                             for r in range(start, min(n_rows, start + step))]
-                reply = json.loads(model.predict(json.dumps({"columns": fields, "data": rows})))
+                reply = json.loads(str(model.predict(json.dumps({"columns": fields, "data": rows}))))
                 values[start : start + step] = _pick(reply, wanted, document.path, self.layout.labels())
             outputs.update(self.layout.assemble(document, values))
         return outputs
@@ -85,7 +87,7 @@ def unavailable() -> str | None:
 
 
 def load(artifact: Any) -> Pmml4sSession:
-    from modelport.runtimes._jvm import JVM_OPTIONS, java_tool
+    from modelport.runtimes._jvm import JVM_OPTIONS, java_tool, pmml4s_gateway
 
     layout = PmmlLayout.from_artifact(artifact)
     java_tool("java")  # pypmml launches `java`; say how to install it instead of a py4j trace
@@ -93,7 +95,11 @@ def load(artifact: Any) -> Pmml4sSession:
     from pypmml import Model
     from pypmml.base import PMMLContext
 
-    PMMLContext.getOrCreate(java_opts=list(JVM_OPTIONS))  # the gateway JVM, started once per process
+    if PMMLContext._gateway is None:
+        gateway = pmml4s_gateway()
+        if gateway is not None:
+            PMMLContext(gateway_instance=gateway)
+    PMMLContext.getOrCreate(java_opts=list(JVM_OPTIONS))  # the gateway, started once per process
 
     models = []
     for document in layout.documents:

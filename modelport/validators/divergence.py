@@ -136,7 +136,12 @@ def _reconvert(model: Any, spec: Any, artifact: Any, runtime: str, layer: Any,
         dest = Path(tmp) / f"upto{converter.suffix}"
         sub_artifact = converter.export(sub, sub_spec, dest, ExportOptions(opset=artifact.details.get("opset")))
         session = rt.load(runtime, sub_artifact)
-        outs = session.run(inputs)
+        try:
+            outs = session.run(inputs)
+        finally:
+            close = getattr(session, "close", None)  # a TensorFlow child process ends here
+            if callable(close):
+                close()
         return np.asarray(outs[sub_spec.outputs[0].name])
 
 

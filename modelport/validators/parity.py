@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from modelport._memory import release
 from modelport.errors import BadInputError, ModelportError
 from modelport.validators import degenerate
 from modelport.validators import runtimes as rt
@@ -128,6 +129,7 @@ def validate_artifacts(model: Any, spec: Any, artifacts: list[Any], *, data: Any
         progress("keras", 0, total)
     own_reference = getattr(model, "reference_outputs", None)
     expected, keras_seconds = own_reference(spec, cases) if own_reference else reference_outputs(model, spec, cases)
+    release()  # the reference's activations go back before the first runtime loads
     classifiers = set(getattr(model, "classifier_outputs", ())) or classifier_outputs(spec)
     report = ParityReport(
         model=str(getattr(spec, "source", "")), tolerance=tol.to_dict(), keras_seconds=keras_seconds,
