@@ -147,6 +147,9 @@ def _check_values(spec: ModelSpec, targets: list[str], opset: int | None, class_
             raise BadInputError(f"ONNX opset {opset} is not supported here",
                                 f"choose an opset from 7 to {onnxruntime_max_opset()} (onnxruntime's highest)")
     for given, flag in ((class_labels, "--class-labels"), (feature_names, "--feature-names")):
+        if given and spec.kind == "sklearn":  # the pipeline's own classes_ and feature_names_in_ name them
+            raise BadInputError(f"{flag} applies to Keras models: a scikit-learn pipeline's PMML takes its names "
+                                "from the fitted estimator (classes_, feature_names_in_)", f"leave {flag} out")
         if given and "pmml" not in targets:
             raise BadInputError(f"{flag} applies to pmml, which is not among the targets ({', '.join(targets)})",
                                 f"add pmml to --to, or leave {flag} out")

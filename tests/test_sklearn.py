@@ -144,6 +144,7 @@ def test_gate_and_spark_score_the_artifacts(converted, sk_model, spark):
     from modelport.gate import run_gate
 
     result = converted("iris_lr", "all")
+    assert "scikit-learn" in result.parity.runtime_seconds() and "keras" not in result.parity.runtime_seconds()
     assert run_gate(result.manifest_path.parent)
     _, estimator, x = sk_model("iris_lr")
     df = spark.createDataFrame(x.assign(id=np.arange(len(x))))
@@ -183,6 +184,9 @@ def test_cli_answers(sk_model, tmp_path, capsys):
     assert code == 3 and "pb is not applicable to scikit-learn sources" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(["convert", str(path), "--pmml-backend", "jpmml", "-o", str(tmp_path / "b")], capsys)
     assert code == 2 and "unknown PMML backend 'jpmml'" in err and not (tmp_path / "b").exists()
+    code, _, err = run_cli(["convert", str(path), "--to", "pmml", "--class-labels", "a,b,c", "-o", str(tmp_path / "c")],
+                           capsys)
+    assert code == 2 and "--class-labels applies to Keras models" in err and not (tmp_path / "c").exists()
     code, out, _ = run_cli(["analyze", str(path), "--to", "onnx,pmml", "--json"], capsys)
     targets = json.loads(out)["targets"]
     verdicts = {(f["layer"], t): f["verdict"] for t, entry in targets.items() for f in entry["layers"]}

@@ -60,11 +60,15 @@ def check_signature(spec: Any, artifact: Any) -> None:
             else "validate each artifact against the model it was converted from")
 
 
+def _reference_name(spec: Any) -> str:
+    return "scikit-learn" if getattr(spec, "kind", "keras") == "sklearn" else "keras"
+
+
 def _library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for lib in ("numpy", "tensorflow", "keras", "onnxruntime", "jpmml_evaluator", "pypmml"):
+    for lib in ("numpy", "tensorflow", "keras", "scikit-learn", "onnxruntime", "jpmml_evaluator", "pypmml"):
         try:
             out[lib] = version(lib)
         except PackageNotFoundError:
@@ -126,13 +130,14 @@ def validate_artifacts(model: Any, spec: Any, artifacts: list[Any], *, data: Any
         cases += fixed_length_cases(spec, list(artifacts), tuple(batch_sizes), seed)
     total = len(plan) + 1
     if progress:
-        progress("keras", 0, total)
+        progress(_reference_name(spec), 0, total)
     own_reference = getattr(model, "reference_outputs", None)
     expected, keras_seconds = own_reference(spec, cases) if own_reference else reference_outputs(model, spec, cases)
     release()  # the reference's activations go back before the first runtime loads
     classifiers = set(getattr(model, "classifier_outputs", ())) or classifier_outputs(spec)
     report = ParityReport(
         model=str(getattr(spec, "source", "")), tolerance=tol.to_dict(), keras_seconds=keras_seconds,
+        reference_name=_reference_name(spec),
         inputs={"source": "synthetic" if data is None else (str(data) if isinstance(data, (str, Path)) else "arrays"),
                 "seed": seed, "cases": [c.to_dict() for c in cases]},
         versions=_library_versions(),
