@@ -184,7 +184,8 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
             pmml_max_size: str | int | None = None, sequence_length: int | None = None,
             preprocess: str | Path | None = None,
             progress: Callable[[str, int, int], None] | None = None, **validate_options: Any) -> ConversionResult:
-    """Convert a Keras model file to each target; write the manifest; validate parity (default on).
+    """Convert a model file (Keras, or a scikit-learn pipeline) to each target; write the manifest; validate
+    parity (default on).
 
     Nothing is written when a requested target cannot express the model (exit 3) or an output
     exists without ``force``; artifacts are built in a staging directory and renamed into place.
@@ -198,8 +199,8 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
 
         return convert_composed(model, preprocess, to, out_dir, opset=opset, force=force, architecture=architecture,
                                 trust_code=trust_code, custom_objects=custom_objects, validate=validate,
-                                trust_types=trust_types, class_labels=class_labels, feature_names=feature_names, pmml_max_size=pmml_max_size,
-                                sequence_length=sequence_length, progress=progress, **validate_options)
+                                trust_types=trust_types, class_labels=class_labels, feature_names=feature_names,
+                                pmml_max_size=pmml_max_size, sequence_length=sequence_length, progress=progress, **validate_options)
     started = time.time()
 
     def say(step: str, done: int = 0, total: int = 0) -> None:
