@@ -200,3 +200,25 @@ def test_the_registry_picks_the_converter_for_the_source():
         assert registry.get(target).sources == ("keras",)
         assert registry.get(target, "sklearn").sources == ("sklearn",)
     assert registry.get("savedmodel", "sklearn").sources == ()  # not applicable: one model-wide finding
+
+
+def test_loaded_estimator_holds_every_array_the_file_stores(converted, sk_model):
+    """The audit reads the skops archive's arrays raw (numpy, no skops) and finds each in what loaded;
+    a changed coefficient or tree threshold is caught, naming the count."""
+    import skops.io as sio
+
+    from modelport.errors import BadInputError
+    from modelport.sklearn.audit import audit
+
+    manifest = json.loads(converted("mixed_gb").manifest_path.read_text())
+    weights = manifest["source"]["weights"]
+    assert weights["status"] == "ok" and weights["arrays"] > 100 and weights["values"] > 10_000, weights
+    for name, tamper in (("iris_lr", lambda e: e.named_steps["clf"].coef_.__setitem__((0, 0), 9.0)),
+                         ("wine_tree", lambda e: e.tree_.threshold.__setitem__(0, -1.0))):
+        path, _, _ = sk_model(name)
+        estimator = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+        assert audit(path, estimator, "skops").status == "ok"
+        tamper(estimator)
+        with pytest.raises(BadInputError, match="are not in the loaded estimator"):
+            audit(path, estimator, "skops")
+    assert audit(path, estimator, "joblib").status.startswith("not audited")

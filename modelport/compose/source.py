@@ -15,13 +15,15 @@ def read_preprocessing(path: str | Path, trust_code: bool = False, trust_types: 
     """The fitted transformer in ``path`` and what it reads and writes (one line when it is not one).
     It is read as a scikit-learn source is: skops with scikit-learn's own types, a pickle only with
     ``trust_code``."""
+    from modelport.sklearn.audit import audit
     from modelport.sklearn.loading import load_estimator
 
     path = Path(path)
     if not path.is_file():
         raise BadInputError(f"preprocessing file {path} not found", "pass --preprocess with an existing .skops file")
     with stage("load", path.name, hint="save the fitted transformer with skops.io.dump"):
-        transformer, _ = load_estimator(path, trust_types=tuple(trust_types), trust_code=trust_code)
+        transformer, loader = load_estimator(path, trust_types=tuple(trust_types), trust_code=trust_code)
+        audit(path, transformer, loader)  # every array the file stores is in what loaded
         return describe(transformer, path.name, sha256_path(path))
 
 

@@ -46,6 +46,7 @@ class SklearnSource:
     def load(self) -> LoadedSklearn:
         if self._loaded is not None:
             return self._loaded
+        from modelport.sklearn.audit import audit
         from modelport.sklearn.loading import load_estimator
         from modelport.sklearn.model import SklearnModel, build_spec
         from modelport.sklearn.sniff import sniff
@@ -63,7 +64,8 @@ class SklearnSource:
                 raise BadInputError(f"{self.path.name}: {e}", "fit the estimator on a table of features") from None
             trust = {"trust_code": code, "trust_types": list(types)}
             spec = build_spec(model, self.path, sniff(self.path) or "", loader, trust)
-        self._loaded = LoadedSklearn(model, spec)
+            checked = audit(self.path, estimator, loader)  # the file's raw arrays are all in what loaded
+        self._loaded = LoadedSklearn(model, spec, audit=checked)
         return self._loaded
 
     def check_references(self, loaded: LoadedSklearn, validate_options: dict[str, Any]) -> None:
@@ -91,6 +93,7 @@ class SklearnSource:
         spec = loaded.spec
         return {"kind": "sklearn", "scikit_learn_version": sklearn.__version__, "loader": spec.loader,
                 "trust": spec.trust, "warnings": list(loaded.warnings),
+                "weights": loaded.audit.to_dict() if loaded.audit is not None else {"status": "not audited"},
                 "columns": [c.to_dict() for c in loaded.model.columns], "task": loaded.model.task,
                 "references": loaded.references if checked else "not checked (--no-validate)"}
 
