@@ -15,7 +15,8 @@ import os
 
 import numpy as np
 import pytest
-from conftest import SWEEP_RUNTIMES, corpus_path
+from conftest import corpus_path
+
 CORPUS = sorted(p.name for p in corpus_path().glob("*") if p.suffix not in (".md", ".json")) \
     if corpus_path().is_dir() else []
 ARCHITECTURE = {"ddpg_torcs_actor.h5": "ddpg_torcs_actor.json"}
