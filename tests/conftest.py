@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,10 +70,79 @@ def loaded_fixture(fixture_file):
     return get
 
 
+SWEEP_RUNTIMES = "tensorflow,onnxruntime,jpmml"  # the in-process runtimes: the subprocess ones add minutes, no stage
+
+
+@dataclass
+class CliRun:
+    code: int
+    out: str
+    err: str
+    out_dir: Path
+
+
+@dataclass
+class Converted:
+    """What the tests read of a conversion: the artifacts (as the manifest records them) and the manifest."""
+
+    artifacts: list
+    manifest_path: Path
+
+
+def cli_in_process(args: list) -> tuple[int, str, str]:
+    """The CLI's own entry point (``modelport.cli.run``) in this process: (exit code, stdout, stderr).
+    Captured with redirects, not capsys, so that session fixtures can use it."""
+    import contextlib
+    import io
+
+    from modelport.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            run([str(a) for a in args])
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    return code, out.getvalue(), err.getvalue()
+
+
 @pytest.fixture(scope="session")
-def converted(fixture_file, tmp_path_factory):
-    """converted(name, fmt="keras") -> ConversionResult for the four TensorFlow-family targets,
-    converted once per session (no validation: tests check parity themselves)."""
+def swept(tmp_path_factory):
+    """swept(model_file, *extra_args) -> CliRun of ``modelport convert FILE --to all -o DIR --runtimes
+    tensorflow,onnxruntime,jpmml``, run through the CLI once per session and file. The no-traceback
+    sweep checks its exit code and stderr; `converted` and the corpus parity tests use its artifacts,
+    so each model is converted once per run."""
+    root = tmp_path_factory.mktemp("swept")
+    cache: dict[tuple, CliRun] = {}
+
+    def get(model: Path, *extra) -> CliRun:
+        key = (str(model), *map(str, extra))
+        if key not in cache:
+            out_dir = root / f"{len(cache)}-{Path(model).stem}"
+            code, out, err = cli_in_process(["convert", model, "--to", "all", "-o", out_dir,
+                                             "--runtimes", SWEEP_RUNTIMES, *extra])
+            cache[key] = CliRun(code, out, err, out_dir)
+        return cache[key]
+
+    return get
+
+
+def swept_artifacts(run: CliRun) -> Converted:
+    """The artifacts a successful sweep wrote, read back from its manifest."""
+    from modelport import manifest as mf
+
+    assert run.code == 0, run.err
+    path = mf.manifest_path(run.out_dir)
+    return Converted(mf.artifacts(mf.read(path), run.out_dir), path)
+
+
+@pytest.fixture(scope="session")
+def converted(fixture_file, swept, tmp_path_factory):
+    """converted(name, fmt="keras") -> the conversion of a fixture model (artifacts, manifest_path),
+    once per session: a .keras fixture is the no-traceback sweep's `convert --to all` (the four
+    TensorFlow-family targets, plus PMML where it can express the model, validated in the in-process
+    runtimes); another format is converted to the four TensorFlow-family targets without validation."""
     import modelport
 
     root = tmp_path_factory.mktemp("converted")
@@ -80,9 +150,12 @@ def converted(fixture_file, tmp_path_factory):
 
     def get(name: str, fmt: str = "keras"):
         if (name, fmt) not in cache:
-            cache[(name, fmt)] = modelport.convert(
-                fixture_file(name, fmt), to=TF_TARGETS, out_dir=root / f"{name}-{fmt}", validate=False
-            )
+            if fmt == "keras":
+                cache[(name, fmt)] = swept_artifacts(swept(fixture_file(name)))
+            else:
+                cache[(name, fmt)] = modelport.convert(
+                    fixture_file(name, fmt), to=TF_TARGETS, out_dir=root / f"{name}-{fmt}", validate=False
+                )
         return cache[(name, fmt)]
 
     return get

@@ -91,12 +91,12 @@ def test_manifest_records_sources_artifacts_and_versions(converted, fixture_file
     src = fixture_file("multi_io")
     assert data["source"]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
     assert data["source"]["keras_version"].startswith("3.")
-    assert {a["format"] for a in data["artifacts"]} == {"savedmodel", "pb", "ckpt", "onnx"}
+    assert {a["format"] for a in data["artifacts"]} == {"savedmodel", "pb", "ckpt", "onnx", "pmml"}  # --to all
     for entry in data["artifacts"]:
         assert len(entry["sha256"]) == 64
         assert [t["name"] for t in entry["signature"]["inputs"]] == ["numeric", "extra"]
         assert [t["name"] for t in entry["signature"]["outputs"]] == ["label", "amount"]
-        assert "tensorflow" in entry["producer"]
+        assert ("modelport" if entry["format"] == "pmml" else "tensorflow") in entry["producer"]
     assert "tf2onnx" in next(a for a in data["artifacts"] if a["format"] == "onnx")["producer"]
 
 

@@ -86,14 +86,17 @@ def test_loads_with_saved_shapes(corpus_loaded, name):
 
 
 @pytest.mark.parametrize("name", sorted(LOADS))
-def test_converts_to_onnx_with_parity(corpus_loaded, name, tmp_path):
-    from modelport import convert
-    from modelport.convert.base import ExportOptions
+def test_converts_to_onnx_with_parity(corpus_loaded, corpus_dir, swept, name):
+    """The ONNX file the no-traceback sweep's `convert --to all` wrote (one conversion per file and
+    run) computes what the model loaded here computes."""
+    from conftest import swept_artifacts
+
     from modelport.loading.verify import forward
     from modelport.runtimes import open_session
 
     lm = corpus_loaded(name)
-    artifact = convert.get("onnx").export(lm.model, lm.spec, tmp_path / "m.onnx", ExportOptions())
+    extra = ["--architecture", corpus_dir / ARCH[name]] if name in ARCH else []
+    artifact = next(a for a in swept_artifacts(swept(corpus_dir / name, *extra)).artifacts if a.format == "onnx")
     session = open_session("onnxruntime", artifact)
     rng = np.random.default_rng(7)
     feeds = {t.name: rng.random([3] + [d or 4 for d in t.shape[1:]], dtype=np.float32) for t in lm.spec.inputs}

@@ -5,6 +5,8 @@ The sweep runs `convert --to all` through the CLI entry point, in this process (
 JVM are already up for the rest of the suite), over every fixture model and every corpus file.
 Validation runs in the in-process runtimes only (tensorflow, onnxruntime, jpmml): the
 subprocess runtimes (tf_c_api, java) and PMML4S's gateway add minutes and no new stage.
+Each file is swept once per session (the `swept` fixture in conftest.py): the parity tests of the
+fixture models and of the corpus check the very artifacts the sweep wrote.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import numpy as np
 import pytest
 from conftest import corpus_path
 
-SWEEP_RUNTIMES = "tensorflow,onnxruntime,jpmml"
 CORPUS = sorted(p.name for p in corpus_path().glob("*") if p.suffix not in (".md", ".json")) \
     if corpus_path().is_dir() else []
 ARCHITECTURE = {"ddpg_torcs_actor.h5": "ddpg_torcs_actor.json"}
@@ -43,13 +44,12 @@ def _assert_clean(code, err, allowed=(0, 2, 3)):
 
 @pytest.mark.parametrize("name", ["mlp", "cnn", "lstm", "gru", "bidirectional", "embedding_text", "batchnorm",
                                   "multi_io"])
-def test_convert_all_fixture_models(name, fixture_file, tmp_path, capsys):
+def test_convert_all_fixture_models(name, fixture_file, swept):
     from fixtures import FIXTURES
 
     assert name in FIXTURES
-    code, _, err = _cli(["convert", fixture_file(name), "--to", "all", "-o", tmp_path / "out",
-                         "--runtimes", SWEEP_RUNTIMES], capsys)
-    _assert_clean(code, err)
+    run = swept(fixture_file(name))
+    _assert_clean(run.code, run.err)
 
 
 def test_the_sweep_covers_every_fixture():
@@ -60,11 +60,10 @@ def test_the_sweep_covers_every_fixture():
 
 
 @pytest.mark.parametrize("name", CORPUS)
-def test_convert_all_corpus_files(name, corpus_dir, tmp_path, capsys):
+def test_convert_all_corpus_files(name, corpus_dir, swept):
     extra = ["--architecture", corpus_dir / ARCHITECTURE[name]] if name in ARCHITECTURE else []
-    code, _, err = _cli(["convert", corpus_dir / name, "--to", "all", "-o", tmp_path / "out",
-                         "--runtimes", SWEEP_RUNTIMES, *extra], capsys)
-    _assert_clean(code, err)
+    run = swept(corpus_dir / name, *extra)
+    _assert_clean(run.code, run.err)
 
 
 def test_reference_rejecting_the_data_is_one_line_exit_2(fixture_file, tmp_path, capsys):

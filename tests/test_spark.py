@@ -62,6 +62,16 @@ def test_validate_every_route_on_local(spark, spark_artifacts, fixture_file):
         assert result.rows == 33 and all(o.max_abs <= ATOL for o in result.outputs)
 
 
+def test_session_is_callable_after_its_module_is_imported(spark):
+    """`modelport.spark.session()` twice in one process (a notebook): importing the submodule of the
+    same name (session() itself does) must not turn the public function into a module."""
+    import modelport
+    import modelport.spark.session  # noqa: F401  (binds the submodule on modelport.spark)
+
+    for _ in range(2):
+        assert modelport.spark.session().sparkContext.applicationId == spark.sparkContext.applicationId
+
+
 def unseen_copy(out_dir, tmp_path):
     """A copy of the artifacts whose ONNX file has other bytes (a new doc string), same numbers:
     the Python workers of this session have not loaded it yet."""

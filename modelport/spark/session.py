@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import types
 import warnings
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,15 @@ def has_jpmml(spark: Any) -> bool:
         return True
     except Exception:
         return False
+
+
+class _CallableModule(types.ModuleType):
+    """``modelport.spark.session`` is both this module and the public ``session()`` function: importing
+    the module (as ``session()`` itself, the CLI and the routes do) binds its name on ``modelport.spark``,
+    shadowing the function, so calling the module gives the session."""
+
+    def __call__(self, master: str | None = None, conf: dict[str, str] | None = None) -> Any:
+        return get_session(master, conf)
+
+
+sys.modules[__name__].__class__ = _CallableModule
