@@ -157,6 +157,33 @@ def test_gate_and_spark_score_the_artifacts(converted, sk_model, spark):
         assert np.abs(proba - estimator.predict_proba(x)).max() < (1e-12 if via == "pmml" else 1e-5), via
 
 
+def test_spark_scores_strings_and_missing_values(converted, sk_model, spark):
+    """The mixed pipeline on Spark: the string column goes in as text, NaN and null in the imputed
+    columns are scored (PMML: a missing value; ONNX: NaN), a null string is a row error on both routes."""
+    from pyspark.sql import functions as F
+
+    result = converted("mixed_gb")
+    _, estimator, _ = sk_model("mixed_gb")
+    frame, _ = mixed_frame(60, seed=11)
+    frame.loc[[0, 5], "size"] = np.nan
+    df = spark.createDataFrame(frame.assign(id=np.arange(len(frame))))
+    df = df.withColumn("weight", F.when(F.col("id").isin(2, 9), None).otherwise(F.col("weight")))  # SQL null
+    frame.loc[[2, 9], "weight"] = np.nan
+    df = df.withColumn("colour", F.when(F.col("id") == 7, None).otherwise(F.col("colour")))
+    assert frame["weight"].isna().sum() > 2 and frame["size"].isna().sum() == 2
+    expected_label, expected_proba = estimator.predict(frame), estimator.predict_proba(frame)
+    scored = np.arange(len(frame)) != 7
+    assert len(set(expected_label)) > 1
+    for via in ("onnx", "pmml"):
+        out = modelport.spark.score(df, result.manifest_path.parent, via=via, keep=["id"]).toPandas().sort_values("id")
+        assert list(out["modelport_error"].isna()) == list(scored), (via, out["modelport_error"].unique())
+        assert out["modelport_error"].iloc[7] == "input 'colour' is null", via
+        assert out["label"].isna().iloc[7] and out["probabilities"].isna().iloc[7], via
+        assert list(out["label"][scored]) == list(expected_label[scored]), via
+        proba = np.stack(out["probabilities"][scored].to_numpy())
+        assert np.abs(proba - expected_proba[scored]).max() < (1e-12 if via == "pmml" else 1e-5), via
+
+
 def test_verdicts_come_from_the_backends_registries(sk_dir, sk_model):
     """KernelRidge: sklearn2pmml has a converter, skl2onnx none; nyoka misconverts multinomial
     LogisticRegression (measured): analyze says so per step and target."""

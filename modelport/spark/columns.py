@@ -1,6 +1,6 @@
 """Keras tensors <-> DataFrame columns.
 
-Inputs: each Keras input reads one array column named after it (``array<float|double|int...>`` or an
+Inputs: a string input (a scikit-learn encoder's column) reads its column as text. Each Keras input reads one array column named after it (``array<float|double|int...>`` or an
 ML ``vector``), or — when there is no such column — one numeric column per value: the PMML field
 names from the manifest (``x1``..``x8``), or ``feature_names`` for a single input. ``columns`` maps
 an input to a differently named column. Tensors of rank > 2 travel flattened (row-major) and are
@@ -29,7 +29,7 @@ LABEL_SUFFIX = "_label"
 @dataclass(frozen=True)
 class InputSource:
     tensor: TensorColumns
-    kind: str  # "array" | "vector" | "scalars"
+    kind: str  # "array" | "vector" | "scalars" | "strings" (one text column for a string input)
     columns: tuple[str, ...]  # one column for array/vector, ``width`` columns for scalars
 
 
@@ -75,6 +75,12 @@ def resolve_inputs(plan: Plan, schema: Any, columns: dict[str, str] | None = Non
     sources, problems = [], []
     for tensor in plan.inputs:
         column = columns.get(tensor.name, tensor.name)
+        if tensor.strings and tensor.width == 1:  # an encoder's column: passed as text, not cast to double
+            if column in types:
+                sources.append(InputSource(tensor, "strings", (column,)))
+            else:
+                problems.append(f"input '{tensor.name}' needs a string column '{column}'")
+            continue
         kind = _kind(types[column]) if column in types else None
         if kind in ("array", "vector") or (kind == "scalar" and tensor.width == 1):
             sources.append(InputSource(tensor, "scalars" if kind == "scalar" else kind, (column,)))
@@ -140,6 +146,8 @@ def input_exprs(sources: list[InputSource]) -> list[Any]:
             from pyspark.ml.functions import vector_to_array
 
             exprs.append(vector_to_array(F.col(f"`{source.columns[0]}`")).alias(f"__in{i}"))
+        elif source.kind == "strings":
+            exprs.append(F.col(f"`{source.columns[0]}`").cast("string").alias(f"__in{i}_0"))
         else:
             exprs += [F.col(f"`{c}`").try_cast("double").alias(f"__in{i}_{k}") for k, c in enumerate(source.columns)]
     return exprs

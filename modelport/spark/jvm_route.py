@@ -5,8 +5,9 @@ PMML document (one, or one per head group) is evaluated by its transformer, and 
 are gathered back into one column per Keras output. This is the job a Java team can copy
 (``modelport/_java/spark/ScoreSpark.java`` does the same without Python on the driver either).
 
-Row checks (null, wrong length, NaN) are SQL expressions evaluated beside the model; an exception
-the evaluator raises for a row lands in the transformer's exception column. Either way the row's
+String inputs pass as text. A null or NaN in a column the document's own imputer fills (the
+manifest's ``accepts_nan``) goes in as a missing value. Other row checks (null, wrong length, NaN)
+are SQL expressions evaluated beside the model; an exception the evaluator raises for a row lands in the transformer's exception column. Either way the row's
 outputs are null and ``modelport_error`` says why.
 """
 
@@ -29,10 +30,17 @@ def _checks(i: int, source: InputSource) -> tuple[list[Any], Any]:
 
     tensor, name = source.tensor, source.tensor.name
     fields = tensor.fields
+    if source.kind == "strings":  # the raw text: the PMML DataField is a string (an encoder's column)
+        col = F.col(_q(source.columns[0])).cast("string")
+        check = F.lit(None).cast("string") if tensor.nan_ok else F.when(col.isNull(), F.lit(f"input '{name}' is null"))
+        return [col.alias(fields[0])], check
     if source.kind == "scalars":
         cols = [F.col(_q(c)).try_cast("double") for c in source.columns]  # CSV text: a bad number is null
         bad = F.lit(False)
-        for c in cols:
+        for k, c in enumerate(cols):
+            if k in tensor.nan_ok:  # the document's missingValueTreatment fills it: NaN goes in as missing
+                cols[k] = F.when(~F.isnan(c), c)
+                continue
             bad = bad | c.isNull() | F.isnan(c)
         check = F.when(bad, F.lit(f"input '{name}' has a null or NaN value"))
         return [c.alias(f) for c, f in zip(cols, fields)], check
@@ -90,6 +98,9 @@ def score(df: Any, plan: Plan, sources: list[InputSource], keep: list[str], erro
     ok = error.isNull()
     final = [F.col(f"__keep{i}").alias(k) for i, k in enumerate(keep)]
     for t in plan.outputs:
+        if t.strings:  # a string class label
+            final.append(F.when(ok, F.col(_q(t.fields[0])).cast("string")).alias(t.name))
+            continue
         cols = [F.col(_q(f)).cast("double") for f in t.fields]
         value = cols[0] if t.scalar else F.array(*cols)
         final.append(F.when(ok, value).alias(t.name))

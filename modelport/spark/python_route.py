@@ -80,8 +80,8 @@ def ship_code(sc: Any) -> str:
 
 def worker_plan(plan: Plan, sources: list[InputSource], model_file: str, n_keep: int) -> WorkerPlan:
     inputs = tuple(WorkerInput(s.tensor.name, s.tensor.shape, s.tensor.dtype, s.kind,
-                               len(s.columns) if s.kind == "scalars" else 1) for s in sources)
-    outputs = tuple(WorkerOutput(t.name, t.width, t.scalar, t.labels) for t in plan.outputs)
+                               len(s.columns) if s.kind == "scalars" else 1, s.tensor.nan_ok) for s in sources)
+    outputs = tuple(WorkerOutput(t.name, t.width, t.scalar, t.labels, t.strings) for t in plan.outputs)
     details: dict[str, Any] = {}
     if plan.route == "savedmodel":
         d = plan.artifact.details
@@ -96,7 +96,8 @@ def output_schema(plan: Plan, keep_fields: list[Any]) -> Any:
 
     fields = [StructField(f"__keep{i}", f.dataType, True) for i, f in enumerate(keep_fields)]
     for t in plan.outputs:
-        fields.append(StructField(t.name, DoubleType() if t.scalar else ArrayType(DoubleType(), False), True))
+        value = StringType() if t.strings else DoubleType() if t.scalar else ArrayType(DoubleType(), False)
+        fields.append(StructField(t.name, value, True))
         if t.labels:
             fields.append(StructField(t.name + "_label", StringType(), True))
     fields.append(StructField("__error", StringType(), True))

@@ -34,10 +34,16 @@ class TensorColumns:
     fields: tuple[str, ...] = ()  # PMML field names (inputs) or OutputField names (outputs)
     labels: tuple[str, ...] = ()  # class labels of a classifier output, in probability order
     predicted: str | None = None  # the PMML OutputField holding the predicted label
+    nan_ok: tuple[int, ...] = ()  # positions a missing value may reach the model at (an imputer fills them)
 
     @property
     def width(self) -> int:
         return int(math.prod(self.shape)) if self.shape else 1
+
+    @property
+    def strings(self) -> bool:
+        """A text input or output (a scikit-learn encoder's column, a string class label)."""
+        return self.dtype == "string"
 
     @property
     def scalar(self) -> bool:
@@ -65,16 +71,31 @@ def _fixed(shape: tuple, what: str) -> tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
-def plan_for(artifact: Any, layout: dict[str, Any] | None = None) -> Plan:
-    """The plan for one artifact; ``layout`` is a PMML artifact's details (field names, labels)."""
+def _nan_ok(name: str, width: int, fields: tuple[str, ...], imputed: set[str], columns: list[str]) -> tuple[int, ...]:
+    """Positions of ``tensor`` whose source column an imputer fills: by field name, by the tensor's own
+    name (one input per column), or by the source's column order (one input holding every column)."""
+    names = fields or ((name,) if name in columns else tuple(columns))
+    if len(names) != width:
+        return ()  # no reliable mapping: every value must be present
+    return tuple(k for k, name in enumerate(names) if name in imputed)
+
+
+def plan_for(artifact: Any, layout: dict[str, Any] | None = None, source_columns: list[dict] | None = None) -> Plan:
+    """The plan for one artifact; ``layout`` is a PMML artifact's details (field names, labels),
+    ``source_columns`` the manifest's scikit-learn columns (which accept a missing value)."""
     if artifact.format not in PREFERENCE:
         raise BadInputError(f"format '{artifact.format}' has no Spark route", f"use one of: {', '.join(PREFERENCE)}")
     layout = layout if layout is not None else (artifact.details if artifact.format == "pmml" else None)
     pin = (layout or {}).get("inputs", {})
     pout = (layout or {}).get("outputs", {})
-    inputs = tuple(
-        TensorColumns(t.name, _fixed(t.shape, f"input '{t.name}'"), t.dtype, tuple(pin.get(t.name, {}).get("fields", ())))
-        for t in artifact.inputs)
+    imputed = {c["name"] for c in source_columns or () if c.get("accepts_nan")}
+    names = [c["name"] for c in source_columns or ()]
+    inputs = []
+    for t in artifact.inputs:
+        fields = tuple(pin.get(t.name, {}).get("fields", ()))
+        shape = _fixed(t.shape, f"input '{t.name}'")
+        inputs.append(TensorColumns(t.name, shape, t.dtype, fields,
+                                    nan_ok=_nan_ok(t.name, math.prod(shape), fields, imputed, names) if imputed else ()))
     outputs = []
     for t in artifact.outputs:
         spec = pout.get(t.name, {})
@@ -109,4 +130,4 @@ def choose(artifacts_dir: str | Path, via: str | None = None) -> Plan:
     if not Path(artifact.path).exists():
         raise BadInputError(f"{artifact.path} is listed in the manifest but missing", "re-run `modelport convert`")
     layout = found["pmml"].details if "pmml" in found else None
-    return plan_for(artifact, layout)
+    return plan_for(artifact, layout, (data.get("source") or {}).get("columns"))

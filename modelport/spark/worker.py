@@ -8,7 +8,9 @@ and the CLI show it. The runtime gets as many threads as the task has cores (``s
 so N concurrent tasks on N cores never oversubscribe the machine.
 
 A row whose input is null, of the wrong length or holds a NaN is not scored: its outputs are null
-and ``modelport_error`` says why; the other rows of the batch are scored together.
+and ``modelport_error`` says why; the other rows of the batch are scored together. The exception: a
+value the model's own imputer fills (``nan_ok``, from a scikit-learn source) goes in as NaN.
+String inputs (a scikit-learn encoder's column) go in as numpy object arrays of str.
 This module imports only numpy and pyarrow at the top: it is imported on every executor.
 """
 
@@ -30,8 +32,9 @@ class WorkerInput:
     name: str
     shape: tuple[int, ...]
     dtype: str
-    kind: str  # "array" | "vector" (arrives as an array) | "scalars"
+    kind: str  # "array" | "vector" (arrives as an array) | "scalars" | "strings" (one text column)
     n_columns: int  # columns in the batch: 1 for arrays, width for scalars
+    nan_ok: tuple[int, ...] = ()  # positions an imputer in the model fills: NaN / null goes in as NaN
 
     @property
     def width(self) -> int:
@@ -44,6 +47,7 @@ class WorkerOutput:
     width: int
     scalar: bool
     labels: tuple[str, ...]
+    strings: bool = False  # a string tensor (a scikit-learn classifier's label): a string column
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,15 @@ def _matrix(batch: Any, start: int, spec: WorkerInput, messages: np.ndarray) -> 
     import pyarrow.compute as pc
 
     n = batch.num_rows
+    if spec.kind == "strings":
+        # onnxruntime takes a tensor(string) as a numpy object array of str. A null would need the
+        # model's own missing-value marker; no converter tested here has one, so the row is not scored.
+        values = np.asarray(batch.column(start).to_pylist(), dtype=object).reshape(n, 1)
+        for i in np.flatnonzero(values[:, 0] == None):  # noqa: E711  (element-wise)
+            if messages[i] is None:
+                messages[i] = f"input '{spec.name}' is null"
+            values[i, 0] = ""
+        return values
     if spec.kind == "scalars":
         cols = [batch.column(start + k) for k in range(spec.n_columns)]
         matrix = np.column_stack([c.to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for c in cols]) \
@@ -136,7 +149,9 @@ def _matrix(batch: Any, start: int, spec: WorkerInput, messages: np.ndarray) -> 
                     messages[i] = (f"input '{spec.name}' is null" if not valid[i] else
                                    f"input '{spec.name}' has {lengths[i]} values, expected {spec.width}")
             matrix[~good] = 0.0  # not scored; keeps the NaN check below from masking the real reason
-    bad = np.isnan(matrix).any(axis=1)
+    checked = np.ones(matrix.shape[1], bool)
+    checked[list(spec.nan_ok)] = False  # NaN (or null, which arrives as NaN) is the imputer's to fill
+    bad = np.isnan(matrix[:, checked]).any(axis=1)
     for i in np.flatnonzero(bad):
         if messages[i] is None:
             messages[i] = f"input '{spec.name}' has a null or NaN value"
@@ -148,6 +163,8 @@ def _output_array(values: np.ndarray, ok: np.ndarray, output: WorkerOutput) -> A
 
     n = ok.shape[0]
     mask = None if ok.all() else pa.array(~ok)
+    if output.strings:
+        return pa.array(values.reshape(n), type=pa.string(), mask=None if ok.all() else ~ok)
     if output.scalar:
         return pa.array(values.reshape(n), type=pa.float64(), mask=None if ok.all() else ~ok)
     offsets = pa.array(np.arange(0, (n + 1) * output.width, output.width, dtype=np.int32))
@@ -165,11 +182,13 @@ def score_batch(plan: WorkerPlan, model: Any, batch: Any) -> Any:
         start += spec.n_columns
     ok = np.array([m is None for m in messages], dtype=bool) if n else np.ones(0, bool)
     rows = np.flatnonzero(ok)
-    outs = {o.name: np.full((n, o.width), np.nan) for o in plan.outputs}
+    outs = {o.name: np.full((n, o.width), None, dtype=object) if o.strings else np.full((n, o.width), np.nan)
+            for o in plan.outputs}
     if rows.size:
-        chosen = {s.name: feeds[s.name][rows].reshape((rows.size, *s.shape)).astype(s.dtype) for s in plan.inputs}
+        chosen = {s.name: feeds[s.name][rows].reshape((rows.size, *s.shape)).astype(
+            object if s.kind == "strings" else s.dtype) for s in plan.inputs}
         for name, value in model.run(chosen).items():
-            outs[name][rows] = np.asarray(value, dtype=np.float64).reshape(rows.size, -1)
+            outs[name][rows] = np.asarray(value, dtype=outs[name].dtype).reshape(rows.size, -1)
     arrays = [batch.column(i) for i in range(plan.n_keep)]
     for output in plan.outputs:
         arrays.append(_output_array(outs[output.name], ok, output))
