@@ -104,7 +104,7 @@ def broken_onnx(monkeypatch):
     import modelport.convert as registry
 
     real_get = registry.get
-    monkeypatch.setattr(registry, "get", lambda t: _BrokenConverter(real_get(t)) if t == "onnx" else real_get(t))
+    monkeypatch.setattr(registry, "get", lambda t, *kind: _BrokenConverter(real_get(t, *kind)) if t == "onnx" else real_get(t, *kind))
 
 
 def test_a_failing_converter_is_exit_3_naming_stage_artifact_and_layer(broken_onnx, fixture_file, tmp_path, capsys):
