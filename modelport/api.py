@@ -3,7 +3,6 @@ that do the work (loading, analyze, convert, runtimes, validators, manifest)."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from modelport.analyze import Analysis, add_loaded_findings
 from modelport.analyze import analyze as analyze_spec
 from modelport.convert.base import Artifact, ExportOptions
 from modelport.errors import EXIT_PARITY, EXIT_UNSUPPORTED, ModelportError, OutputError, UnsupportedTargetError, stage
-from modelport.io import Staging, remove_path, sha256_path
+from modelport.io import Staging, check_outputs, remove_path, sha256_path
 from modelport.spec import ModelSpec
 
 
@@ -116,22 +115,6 @@ def _artifact_name(stem: str, target: str, suffix: str) -> str:
     return f"{stem}{suffix}" if suffix else f"{stem}_{target}"
 
 
-def _check_outputs(out_dir: Path, names: list[str], force: bool) -> None:
-    """Fail before any work when an output exists (no --force) or the directory is unusable."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError(f"{out_dir} exists and is not a directory", "choose another output directory with -o")
-    # the directory itself is created by Staging, after the model loaded: bad input leaves nothing
-    existing_dir = next(p for p in (out_dir.absolute(), *out_dir.absolute().parents) if p.exists())
-    if not existing_dir.is_dir():
-        raise OutputError(f"cannot create {out_dir} ({existing_dir} is not a directory)",
-                          "choose a writable directory with -o")
-    if not os.access(existing_dir, os.W_OK | os.X_OK):
-        raise OutputError(f"{existing_dir} is not writable", "choose a writable directory with -o")
-    existing = [n for n in names if (out_dir / n).exists()]
-    if existing and not force:
-        raise OutputError(f"{out_dir / existing[0]} already exists", "pass --force to overwrite it")
-
-
 def _check_values(spec: ModelSpec, targets: list[str], opset: int | None, class_labels: Any, feature_names: Any,
                   validate_options: dict[str, Any]) -> None:
     """Options that cannot apply are refused before any work, rather than silently ignored."""
@@ -224,7 +207,7 @@ def convert(model: str | Path, to: str | Sequence[str] = "all", out_dir: str | P
     source_sha256 = sha256_path(model_path)
     previous = _previous_manifest(out)
     replacing = _check_source(out, previous, model_path.name, source_sha256, force)
-    _check_outputs(out, list(names.values()), force)
+    check_outputs(out, list(names.values()), force)
 
     if opset is not None and "onnx" in converters:  # an impossible --opset stops the run before any work
         from modelport.convert.onnx import check_opset

@@ -164,3 +164,21 @@ def remove_stale(out_dir: Path, max_age: float = STALE_SECONDS) -> list[Path]:
         except OSError:  # another run removed it first
             continue
     return removed
+
+
+def check_outputs(out_dir: Path, names: list[str], force: bool) -> None:
+    """Fail before any work when an output exists (no --force) or the directory is unusable."""
+    from modelport.errors import OutputError
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir} exists and is not a directory", "choose another output directory with -o")
+    # the directory itself is created by Staging, after the model loaded: bad input leaves nothing
+    existing_dir = next(p for p in (out_dir.absolute(), *out_dir.absolute().parents) if p.exists())
+    if not existing_dir.is_dir():
+        raise OutputError(f"cannot create {out_dir} ({existing_dir} is not a directory)",
+                          "choose a writable directory with -o")
+    if not os.access(existing_dir, os.W_OK | os.X_OK):
+        raise OutputError(f"{existing_dir} is not writable", "choose a writable directory with -o")
+    existing = [n for n in names if (out_dir / n).exists()]
+    if existing and not force:
+        raise OutputError(f"{out_dir / existing[0]} already exists", "pass --force to overwrite it")

@@ -32,7 +32,7 @@ from modelport.errors import (
     UnsupportedTargetError,
     stage,
 )
-from modelport.io import Staging, remove_path, sha256_path
+from modelport.io import Staging, check_outputs, remove_path, sha256_path
 from modelport.spec import ModelSpec
 
 COMPOSABLE = ("onnx", "pmml")
@@ -84,6 +84,7 @@ def convert(model: str | Path, preprocess: str | Path, to: str | Sequence[str] =
     """Convert ``model`` with the preprocessing in ``preprocess`` in front (see the module doc)."""
     from modelport.convert.pmml.budget import parse_size
     from modelport.loading import load, read_spec
+    from modelport.validators.tolerance import from_options
 
     started = time.time()
 
@@ -111,7 +112,7 @@ def convert(model: str | Path, preprocess: str | Path, to: str | Sequence[str] =
     names = {t: f"{model_path.stem}{registry.get(t).suffix}" for t in targets}
     model_sha256 = sha256_path(model_path)
     previous = _previous(out, model_sha256, prep, force)
-    _check_outputs(out, list(names.values()), force)
+    check_outputs(out, list(names.values()), force)
     if opset is not None and "onnx" in targets:
         from modelport.convert.onnx import check_opset
 
@@ -120,7 +121,7 @@ def convert(model: str | Path, preprocess: str | Path, to: str | Sequence[str] =
     say(f"loading {model_path.name}", 0, len(targets) + 1)
     with stage("load", model_path.name):
         loaded = load(model_path, architecture=architecture, trust_code=trust_code, custom_objects=custom_objects)
-    tolerance = _tolerance(validate_options)
+    tolerance = from_options(validate_options)
     if validate:
         from modelport.loading import reference
 
@@ -183,14 +184,6 @@ def preprocessing_entry(prep: Preprocessing) -> dict[str, Any]:
             "width": prep.width}
 
 
-def _check_outputs(out: Path, names: list[str], force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out} exists and is not a directory", "choose another output directory with -o")
-    existing = [n for n in names if (out / n).exists()]
-    if existing and not force:
-        raise OutputError(f"{out / existing[0]} already exists", "pass --force to overwrite it")
-
-
 def _previous(out: Path, model_sha256: str, prep: Preprocessing, force: bool) -> dict[str, Any] | bool | None:
     """The folder's manifest when it holds this model with this preprocessing (more targets add to
     it); None when there is none; False when it holds another set and ``force`` replaces it (else
@@ -231,13 +224,6 @@ def _remove_listed(out: Path, keep: list[Path], golden_written: bool) -> None:
 def _kept(previous: Any) -> dict[str, Any]:
     """Without validation in this run, the same set's earlier golden file and parity still hold."""
     return {k: previous[k] for k in ("golden", "parity") if isinstance(previous, dict) and k in previous}
-
-
-def _tolerance(options: dict[str, Any]) -> Any:
-    from modelport.validators.tolerance import DEFAULT_ATOL, DEFAULT_RTOL, build
-
-    return options.get("tolerance") or build(options.get("atol", DEFAULT_ATOL), options.get("rtol", DEFAULT_RTOL),
-                                             options.get("per_output"), options.get("per_format"))
 
 
 def _export(target: str, loaded: Any, prep: Preprocessing, staging: Staging, name: str,

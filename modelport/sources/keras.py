@@ -54,11 +54,9 @@ class KerasSource:
 
     def check_references(self, loaded: Any, validate_options: dict[str, Any]) -> None:
         from modelport.loading import reference
-        from modelport.validators.tolerance import DEFAULT_ATOL, DEFAULT_RTOL, build
+        from modelport.validators.tolerance import from_options
 
-        tolerance = validate_options.get("tolerance") or build(
-            validate_options.get("atol", DEFAULT_ATOL), validate_options.get("rtol", DEFAULT_RTOL),
-            validate_options.get("per_output"), validate_options.get("per_format"))
+        tolerance = from_options(validate_options)
         reference.check(loaded, data=validate_options.get("data"), seed=validate_options.get("seed", 0),
                         tolerance=tolerance, batch_sizes=validate_options.get("batch_sizes"))
 

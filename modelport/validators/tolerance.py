@@ -119,6 +119,12 @@ def check_names(tol: Tolerance, outputs: Iterable[str], where: str = "--atol/--r
                             f"outputs: {', '.join(outputs)}; formats: {', '.join(formats)}")
 
 
+def from_options(options: dict[str, Any]) -> Tolerance:
+    """The tolerance of a run's validate options: a built one as given, else from atol/rtol/per_*."""
+    return options.get("tolerance") or build(options.get("atol", DEFAULT_ATOL), options.get("rtol", DEFAULT_RTOL),
+                                             options.get("per_output"), options.get("per_format"))
+
+
 def build(atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL, per_output: dict | None = None,
           per_format: dict | None = None) -> Tolerance:
     """Accept per-output/per-format values as ``{"x": 1e-4}`` (atol) or ``{"x": {"atol":..,"rtol":..}}``."""
