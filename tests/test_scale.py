@@ -229,3 +229,50 @@ def test_tensorflow_child_process_gives_the_in_process_numbers(fixture_file, loa
     broken.path.write_bytes(broken.path.read_bytes()[:100])
     failed = run_artifact(rt.Planned(broken, "tensorflow"), [Case("x", batches[0])], [{}], Tolerance(), set())
     assert failed.error.startswith("tensorflow could not load the artifact: RuntimeError: DecodeError"), failed.error
+
+
+def test_large_frozen_graph_runs_with_its_constants_fed(converted, loaded_fixture, monkeypatch):
+    """A frozen graph of 32 MiB or more runs with its weight constants fed (a session holding them as
+    constants costs ~10x their bytes): the arrays are the file's bytes, the graph keeps no large
+    constant, and TensorFlow in-process, in its child and the C API give what the graph as saved gives."""
+    from tensorflow.core.framework import graph_pb2
+
+    from modelport.runtimes import frozen_feeds, tensorflow, tf_c_api
+    from modelport.validators import runtimes as rt
+    from modelport.validators.inputs import Case
+    from modelport.validators.running import run_artifact
+    from modelport.validators.tolerance import Tolerance
+
+    pb = next(a for a in converted("cnn").artifacts if a.format == "pb")
+    assert pb.path.stat().st_size < frozen_feeds.FEED_FROM_BYTES  # a small graph keeps its constants
+    saved = graph_pb2.GraphDef.FromString(pb.path.read_bytes())  # an independent reading of the file
+    fed = frozen_feeds.split(pb.path)
+    stripped = graph_pb2.GraphDef.FromString(fed.graph_def)
+    assert [n.name for n in stripped.node] == [n.name for n in saved.node]
+    kernels = {f"{n.name}:0": n.attr["value"].tensor for n in saved.node if is_weight(n)}
+    assert len(kernels) >= 2 and set(fed.constants) == set(kernels)
+    for name, tensor in kernels.items():
+        assert fed.constants[name].tobytes() == tensor.tensor_content
+        assert list(fed.constants[name].shape) == [d.size for d in tensor.tensor_shape.dim]
+    assert not any(is_weight(n) for n in stripped.node)
+
+    spec = loaded_fixture("cnn").spec
+    batches = [seeded_inputs(spec, n, seed=n) for n in (1, 6)]
+    monkeypatch.setenv("MODELPORT_TF_CHILD", "0")
+    monkeypatch.setenv("MODELPORT_FROZEN_CONSTANTS", "keep")
+    as_saved = [tensorflow.load(pb).run(b) for b in batches]
+    assert tensorflow.load(pb).method is None and np.std(as_saved[1]["probs"]) > 1e-3
+    monkeypatch.setenv("MODELPORT_FROZEN_CONSTANTS", "feed")
+    here = tensorflow.load(pb)
+    monkeypatch.setenv("MODELPORT_TF_CHILD", "1")
+    child = tensorflow.load(pb)
+    c_api = tf_c_api.load(pb)
+    for session in (here, child, c_api):
+        assert session.method.startswith(f"{len(kernels)} weight constants (")
+        for got, want in zip(session.run_many(batches) if hasattr(session, "run_many") else map(session.run, batches),
+                             as_saved):
+            np.testing.assert_allclose(got["probs"], want["probs"], rtol=1e-6, atol=1e-7)
+    child.close()
+    c_api.close()
+    result = run_artifact(rt.Planned(pb, "tf_c_api"), [Case("x", batches[1])], [as_saved[1]], Tolerance(), set())
+    assert result.passed and result.to_dict()["method"] == c_api.method

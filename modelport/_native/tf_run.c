@@ -3,9 +3,11 @@
  * TF Java and the other language bindings wrap. modelport compiles it against the C API that the
  * tensorflow wheel ships and uses it to prove that an artifact gives the same numbers outside Python.
  *
- *   tf_run savedmodel DIR TAG  IN OUT FETCH...
- *   tf_run pb         FILE -   IN OUT FETCH...
+ *   tf_run savedmodel DIR TAG       IN OUT FETCH...
+ *   tf_run pb         FILE CONSTS|- IN OUT FETCH...
  *
+ * CONSTS (pb only): a tensor file fed on every run besides IN, for a large frozen graph whose weight
+ * constants modelport turned into placeholders (a session holding them as constants needs ~10x).
  * IN and OUT may be comma-separated lists of the same length: the model is loaded once and run
  * once per pair (loading the library and the model costs ~2 s, far more than a batch).
  * IN holds the feed tensors, OUT receives the fetched ones; both use the same small binary format
@@ -123,6 +125,9 @@ static TF_Buffer *read_file(const char *path) {
   return TF_NewBufferFromString(data, (size_t)size);
 }
 
+static Named *constants = NULL; /* CONSTS: fed on every run, read once */
+static uint32_t nconstants = 0;
+
 static void run_once(TF_Graph *graph, TF_Session *session, TF_Status *status, const char *in, const char *out,
                      char **fetch_names, int nfetch);
 
@@ -153,6 +158,7 @@ int main(int argc, char **argv) {
     TF_DeleteBuffer(def);
     session = TF_NewSession(graph, opts, status);
     check(status, "cannot create session");
+    if (strcmp(tag, "-") != 0) constants = read_tensors(tag, &nconstants);
   } else {
     die(2, "first argument must be savedmodel or pb", kind);
   }
@@ -164,6 +170,11 @@ int main(int argc, char **argv) {
   if (in_path || out_path) die(2, "IN and OUT lists differ in length", in);
   free(ins);
   free(outs);
+  for (uint32_t i = 0; i < nconstants; i++) {
+    TF_DeleteTensor(constants[i].tensor);
+    free(constants[i].name);
+  }
+  free(constants);
   TF_CloseSession(session, status);
   TF_DeleteSession(session, status);
   TF_DeleteSessionOptions(opts);
@@ -176,17 +187,19 @@ static void run_once(TF_Graph *graph, TF_Session *session, TF_Status *status, co
                      char **fetch_names, int nfetch) {
   uint32_t nfeed = 0;
   Named *feeds = read_tensors(in, &nfeed);
-  TF_Output *feed_outs = calloc(nfeed ? nfeed : 1, sizeof(TF_Output));
-  TF_Tensor **feed_values = calloc(nfeed ? nfeed : 1, sizeof(TF_Tensor *));
-  for (uint32_t i = 0; i < nfeed; i++) {
-    feed_outs[i] = find_output(graph, feeds[i].name);
-    feed_values[i] = feeds[i].tensor;
+  uint32_t nall = nfeed + nconstants;
+  TF_Output *feed_outs = calloc(nall ? nall : 1, sizeof(TF_Output));
+  TF_Tensor **feed_values = calloc(nall ? nall : 1, sizeof(TF_Tensor *));
+  for (uint32_t i = 0; i < nall; i++) {
+    Named *fed = i < nfeed ? &feeds[i] : &constants[i - nfeed];
+    feed_outs[i] = find_output(graph, fed->name);
+    feed_values[i] = fed->tensor;
   }
   TF_Output *fetch_outs = calloc((size_t)nfetch, sizeof(TF_Output));
   TF_Tensor **fetch_values = calloc((size_t)nfetch, sizeof(TF_Tensor *));
   for (int i = 0; i < nfetch; i++) fetch_outs[i] = find_output(graph, fetch_names[i]);
 
-  TF_SessionRun(session, NULL, feed_outs, feed_values, (int)nfeed, fetch_outs, fetch_values, nfetch,
+  TF_SessionRun(session, NULL, feed_outs, feed_values, (int)nall, fetch_outs, fetch_values, nfetch,
                 NULL, 0, NULL, status);
   check(status, "session run failed");
   write_tensors(out, fetch_names, fetch_values, nfetch);

@@ -7,7 +7,7 @@ this child, that memory goes back to the OS when validation of the artifact is o
 (``modelport.runtimes.tensorflow``), so the numbers are the same.
 
 Protocol, one line each way on stdin/stdout:
-    parent: ``load <artifact.json>``          child: ``ok`` or ``error <message>``
+    parent: ``load <artifact.json>``          child: ``ok [how it runs, when not as loaded by default]`` or ``error <message>``
     parent: ``run <inputs.npz> <outputs.npz>`` child: ``ok`` or ``error <message>``
     parent closes stdin: the child exits.
 Arrays are ``b<batch>_<index>`` in the artifact's input (output) order; no pickles.
@@ -42,10 +42,13 @@ def serve(stdin: Any, stdout: Any) -> None:
     artifact: Any = None
     for line in stdin:
         command, *args = line.rstrip("\n").split(" ")
+        answer = "ok"
         try:
             if command == "load":
                 artifact = Artifact.from_dict(json.loads(Path(args[0]).read_text()))
                 session = tensorflow.load_in_process(artifact)
+                if getattr(session, "method", None):
+                    answer = f"ok {session.method}"
             elif command == "run":
                 inputs, names = np.load(args[0], allow_pickle=False), [t.name for t in artifact.inputs]
                 outputs = {}
@@ -58,7 +61,7 @@ def serve(stdin: Any, stdout: Any) -> None:
         except Exception as e:  # reported to the parent, which fails the artifact with this line
             _reply(stdout, f"error {_one_line(e)}")
             continue
-        _reply(stdout, "ok")
+        _reply(stdout, answer)
 
 
 def main() -> None:

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from modelport.runtimes import frozen_feeds
+
 CHILD_FROM_BYTES = 32 * 2**20
 
 
@@ -46,11 +48,18 @@ class GraphSession:
         import tensorflow as tf
 
         self._graph = tf.Graph()
+        self._constants: dict[str, np.ndarray] = {}
+        self.method: str | None = None  # how it ran, when not as a user's default session would
         with self._graph.as_default():
             self._session = tf.compat.v1.Session(graph=self._graph)
             if artifact.format == "pb":
                 graph_def = tf.compat.v1.GraphDef()
-                graph_def.ParseFromString(artifact.path.read_bytes())
+                if frozen_feeds.feeds_constants(artifact.path):  # a large graph: its weights as feeds
+                    fed = frozen_feeds.split(artifact.path)
+                    graph_def.ParseFromString(fed.graph_def)
+                    self._constants, self.method = fed.constants, fed.method()
+                else:
+                    graph_def.ParseFromString(artifact.path.read_bytes())
                 tf.compat.v1.import_graph_def(graph_def, name="")
             else:
                 prefix = artifact.path / artifact.details.get("checkpoint_prefix", "model")
@@ -60,7 +69,7 @@ class GraphSession:
         self._fetches = dict(zip([t.name for t in artifact.outputs], artifact.details["output_tensors"]))
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        feed = {self._feeds[name]: value for name, value in inputs.items()}
+        feed = {**self._constants, **{self._feeds[name]: value for name, value in inputs.items()}}
         names = list(self._fetches)
         values = self._session.run([self._fetches[n] for n in names], feed)
         return dict(zip(names, values))
@@ -81,12 +90,13 @@ class ChildSession:
         spec = Path(self._tmp.name) / "artifact.json"
         spec.write_text(json.dumps({**artifact.to_dict(), "path": str(Path(artifact.path).resolve())}))
         try:
-            self._ask(f"load {spec}")
+            self.method = self._ask(f"load {spec}") or None
         except BaseException:  # Ctrl-C too: the child ends with the load
             self.close()
             raise
 
-    def _ask(self, line: str) -> None:
+    def _ask(self, line: str) -> str:
+        """The child's answer after ``ok`` (usually empty)."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
         try:
             self._proc.stdin.write(line + "\n")
@@ -94,8 +104,8 @@ class ChildSession:
         except BrokenPipeError:
             pass  # the child died: its exit is reported below
         answer = self._proc.stdout.readline().rstrip("\n")
-        if answer == "ok":
-            return
+        if answer == "ok" or answer.startswith("ok "):
+            return answer[3:]
         if answer.startswith("error "):
             raise RuntimeError(answer[len("error "):])
         self._proc.wait()

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from modelport.runtimes import frozen_feeds
+
 SOURCE = Path(__file__).resolve().parents[1] / "_native" / "tf_run.c"
 FORMATS = ("savedmodel", "pb")
 _TF_DTYPES = {"float32": 1, "float64": 2, "int32": 3, "uint8": 4, "int16": 5, "int8": 6, "int64": 9,
@@ -103,8 +105,9 @@ def write_tensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
             f.write(struct.pack("<I", len(raw)) + raw)
             f.write(struct.pack("<II", _TF_DTYPES[value.dtype.name], value.ndim))
             f.write(struct.pack(f"<{value.ndim}q", *value.shape))
-            data = value.astype(value.dtype.newbyteorder("<"), copy=False).tobytes()
-            f.write(struct.pack("<Q", len(data)) + data)
+            data = np.ascontiguousarray(value.astype(value.dtype.newbyteorder("<"), copy=False))
+            f.write(struct.pack("<Q", data.nbytes))
+            f.write(data.reshape(-1).view(np.uint8))  # no bytes copy: a weight tensor may be 400 MB
 
 
 def read_tensors(path: Path) -> dict[str, np.ndarray]:
@@ -142,6 +145,14 @@ class CApiSession:
         self._path = str(artifact.path)
         self._tag = details.get("tag", "serve") if artifact.format == "savedmodel" else "-"
         self._dtypes = {t.name: t.dtype for t in artifact.inputs}
+        self.method: str | None = None  # how it ran, when not as the plain C API load would
+        self._tmp = tempfile.TemporaryDirectory(prefix="modelport-tfc-")
+        if artifact.format == "pb" and frozen_feeds.feeds_constants(artifact.path):
+            fed = frozen_feeds.split(artifact.path)  # the program gets the graph without, the constants as CONSTS
+            self._path, self._tag = str(Path(self._tmp.name) / "graph.pb"), str(Path(self._tmp.name) / "constants.bin")
+            Path(self._path).write_bytes(fed.graph_def)
+            write_tensors(Path(self._tag), fed.constants)
+            self.method = fed.method()
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return self.run_many([inputs])[0]
@@ -164,6 +175,9 @@ class CApiSession:
                 raise RuntimeError((last or done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1])
             results = [read_tensors(dst) for dst in targets]
         return [{n: raw[self._fetches[n]].copy() for n in names} for raw in results]
+
+    def close(self) -> None:
+        self._tmp.cleanup()
 
 
 def cannot_run(artifact: Any) -> str | None:

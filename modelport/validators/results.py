@@ -29,6 +29,7 @@ class ArtifactResult:
     run_seconds: float = 0.0
     rows: int = 0
     divergence: dict[str, Any] | None = None  # first diverging Keras layer, when it failed
+    method: str | None = None  # how the runtime ran it, when not as its default load would (frozen_feeds)
 
     @property
     def status(self) -> str:
@@ -54,6 +55,7 @@ class ArtifactResult:
             "rows": self.rows,
             "outputs": [o.to_dict() for o in self.outputs],
             "divergence": self.divergence,
+            "method": self.method,
         }
 
 

@@ -63,6 +63,7 @@ def run_artifact(planned: rt.Planned, cases: list[Case], expected: list[dict[str
         result.error = f"{planned.runtime} could not load the artifact: {_one_line(e)}"
         return result
     result.load_seconds = time.perf_counter() - start
+    result.method = getattr(session, "method", None)
     verdict = session.verify() if callable(getattr(session, "verify", None)) else None
     if verdict is not None and verdict.passed is False:  # the PMML's own ModelVerification block
         result.error = f"{planned.runtime}: the embedded ModelVerification failed: {verdict.message}"

@@ -58,6 +58,8 @@ def render_table(report: Any, console: Any = None) -> None:
             console.print(f"[bold red]✗[/] {r.artifact} ({r.runtime}): {r.error}", markup=True, highlight=False)
         elif r.skipped:
             console.print(f"[yellow]-[/] {r.artifact} ({r.runtime}) skipped: {r.skipped}", highlight=False)
+        elif r.method:
+            console.print(f"  {r.artifact} ({r.runtime}): {r.method}", highlight=False, markup=False)
     for r in report.results:
         if r.divergence:
             where = r.divergence.get("layer")
