@@ -79,10 +79,11 @@ def read_model(path: str | Path, architecture: str | Path | None = None) -> tupl
 
 def _normalised(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     applied = []
+    config = copy.deepcopy(config)  # the rules edit it in place
     for rule in repairs.RULES:
         if rule.name in NORMALISING_RULES:
             try:
-                config, changed = rule(config)
+                config, changed = rule.fix(config)
             except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
                 raise repairs._malformed(f"{rule.name}: {type(e).__name__}") from None
             if changed:
@@ -198,8 +199,11 @@ def load(
     accepted = safety.check(saved.model_config or {}, trust_code=trust_code, custom_names=_custom_names(custom_objects))
     objects, record = load_custom_objects(custom_objects)
     safety.check(saved.model_config or {}, trust_code=trust_code, custom_names=objects)
-    probe_weights(saved)  # every HDF5 dataset is read once in a sandboxed child before Keras reads it
-    import_tensorflow()  # only now: a refused file never costs (or runs) a TensorFlow import
+    # every HDF5 dataset is read once in a sandboxed child before Keras reads it; the child reads
+    # while TensorFlow imports (only now: a refused file never costs, or runs, a TensorFlow import)
+    probed = start_probe_weights(saved)
+    import_tensorflow()
+    probed()
     expected = _spec(saved, p)
     order = [loader] if loader else plan.loader_order(saved)
     failures: list[str] = []
@@ -258,15 +262,26 @@ def weights_changed(manifest: dict[str, Any], digest: Any, *, require: bool = Tr
 def probe_weights(saved: SavedFile) -> None:
     """Read the weights' HDF5 (the file itself, or a .keras zip's model.weights.h5) in a child
     process with time and memory limits, so a crafted file cannot hang or exhaust this one."""
+    start_probe_weights(saved)()
+
+
+def start_probe_weights(saved: SavedFile) -> Any:
+    """``probe_weights`` begun; call the result to wait for it (an HDF5 file is read meanwhile)."""
+    from modelport.loading.hdf5_probe import start
+
+    if saved.container == "hdf5":
+        return start(saved.path, "data")
+    _probe_archive(saved)
+    return lambda: None
+
+
+def _probe_archive(saved: SavedFile) -> None:
     import shutil
     import tempfile
     import zipfile
 
     from modelport.loading.hdf5_probe import probe
 
-    if saved.container == "hdf5":
-        probe(saved.path, "data")
-        return
     if saved.container != "zip":
         return
     with zipfile.ZipFile(saved.path) as archive:

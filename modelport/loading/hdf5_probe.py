@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,35 +61,49 @@ def probe(path: str | Path, mode: str = "meta") -> dict[str, Any]:
     fails, runs out of memory or time (MODELPORT_HDF5_TIMEOUT overrides the limit, in seconds).
 
     One child per file version and mode: convert reads a file's config several times."""
+    return start(path, mode)()
+
+
+def start(path: str | Path, mode: str = "meta") -> Callable[[], dict[str, Any]]:
+    """``probe`` begun now, its result (or error) when the returned function is called: loading
+    imports TensorFlow on the other core while the child reads the weights."""
     path = Path(path).resolve()
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino, mode)
-    if key not in _PROBED:
-        if len(_PROBED) >= 8:  # only the few files at hand are worth remembering
-            _PROBED.clear()
-        _PROBED[key] = _probe(path, mode)
-    return json.loads(json.dumps(_PROBED[key]))  # a fresh copy: callers may edit what they get
+    if key in _PROBED:
+        return lambda: json.loads(json.dumps(_PROBED[key]))  # a fresh copy: callers may edit what they get
+    limit = META_TIMEOUT_S if mode == "meta" else DATA_TIMEOUT_S + st.st_size / DATA_BYTES_PER_S
+    limit = float(os.environ.get("MODELPORT_HDF5_TIMEOUT", limit))
+    child = subprocess.Popen([sys.executable, __file__, str(path), mode], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, preexec_fn=_limit_memory if os.name == "posix" else None)
+
+    def result() -> dict[str, Any]:
+        if key not in _PROBED:
+            found = _finish(child, path, limit)
+            if len(_PROBED) >= 8:  # only the few files at hand are worth remembering
+                _PROBED.clear()
+            _PROBED[key] = found
+        return json.loads(json.dumps(_PROBED[key]))
+
+    return result
 
 
-def _probe(path: Path, mode: str) -> dict[str, Any]:
+def _finish(child: subprocess.Popen, path: Path, limit: float) -> dict[str, Any]:
     from modelport.errors import NotAModelError
 
-    limit = META_TIMEOUT_S if mode == "meta" else DATA_TIMEOUT_S + path.stat().st_size / DATA_BYTES_PER_S
-    limit = float(os.environ.get("MODELPORT_HDF5_TIMEOUT", limit))
     damaged = "download or save the model again"
     try:
-        done = subprocess.run(
-            [sys.executable, __file__, str(path), mode], capture_output=True, timeout=limit,
-            preexec_fn=_limit_memory if os.name == "posix" else None,
-        )
+        out, err = child.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
         raise NotAModelError(
             f"{path}: reading the HDF5 file did not finish within {limit:.0f} s; it is damaged or crafted",
             damaged) from None
-    if done.returncode != 0:
-        reason = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["it crashed"])[-1]
+    if child.returncode != 0:
+        reason = (err.decode("utf-8", "replace").strip().splitlines() or ["it crashed"])[-1]
         raise NotAModelError(f"{path} is a damaged or truncated HDF5 file ({reason[:160]})", damaged)
-    return json.loads(done.stdout)
+    return json.loads(out)
 
 
 if __name__ == "__main__":
