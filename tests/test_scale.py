@@ -11,7 +11,7 @@ from conftest import seeded_inputs
 from fixtures import FIXTURES
 from modelport.convert import get
 from modelport.convert.base import ExportOptions
-from modelport.convert.onnx_weights import LARGE_CONST_BYTES, is_weight
+from modelport.convert.onnx_weights import LARGE_CONST_BYTES, is_weight, split_weights
 from modelport.runtimes import open_session
 from modelport.runtimes.keras import session_for
 
@@ -255,6 +255,7 @@ def test_large_frozen_graph_runs_with_its_constants_fed(converted, loaded_fixtur
         assert fed.constants[name].tobytes() == tensor.tensor_content
         assert list(fed.constants[name].shape) == [d.size for d in tensor.tensor_shape.dim]
     assert not any(is_weight(n) for n in stripped.node)
+    assert stripped == split_weights(saved)[0]  # read at the wire level, the graph protobuf makes of it
 
     spec = loaded_fixture("cnn").spec
     batches = [seeded_inputs(spec, n, seed=n) for n in (1, 6)]

@@ -24,7 +24,7 @@ import numpy as np
 # Floating-point constants at least this big are held back from TensorFlow (32 float32 values).
 # Shape, axis and padding constants are integers and stay: TensorFlow's shape inference reads them.
 LARGE_CONST_BYTES = 128
-_FLOATS = {1, 2, 14, 19}  # DT_FLOAT, DT_DOUBLE, DT_BFLOAT16, DT_HALF
+FLOAT_TYPES = {1, 2, 14, 19}  # DT_FLOAT, DT_DOUBLE, DT_BFLOAT16, DT_HALF
 
 
 def const_bytes(node: Any) -> int:
@@ -40,7 +40,7 @@ def const_bytes(node: Any) -> int:
 def is_weight(node: Any, threshold: int | None = None) -> bool:
     """A large floating-point Const stored as raw bytes (how TensorFlow stores non-splat tensors)."""
     threshold = LARGE_CONST_BYTES if threshold is None else threshold
-    return (node.op == "Const" and node.attr["dtype"].type in _FLOATS
+    return (node.op == "Const" and node.attr["dtype"].type in FLOAT_TYPES
             and bool(node.attr["value"].tensor.tensor_content) and const_bytes(node) >= threshold)
 
 
