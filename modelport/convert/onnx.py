@@ -181,12 +181,7 @@ def _rename_values(proto: Any, names: dict[str, str]) -> None:
 def _order_outputs(proto: Any, names: list[str]) -> None:
     """tf2onnx sorts a dict's outputs by key; restore the Keras order."""
     order = {name: i for i, name in enumerate(names)}
-    outputs = sorted(proto.graph.output, key=lambda v: order.get(v.name, len(order)))
-    copies = [type(v)() for v in outputs]
-    for copy, value in zip(copies, outputs):
-        copy.CopyFrom(value)
-    del proto.graph.output[:]
-    proto.graph.output.extend(copies)
+    proto.graph.output.sort(key=lambda v: order.get(v.name, len(order)))
 
 
 _COUNTER = re.compile(r"__(\d+)")
@@ -232,11 +227,6 @@ def canonical_names(proto: Any) -> None:
         visit_values(graph.value_info)
         for init in graph.initializer:
             init.name = renumber(init.name)
-        ordered = sorted(graph.initializer, key=lambda t: t.name)
-        copies = [type(t)() for t in ordered]
-        for copy, tensor in zip(copies, ordered):
-            copy.CopyFrom(tensor)
-        del graph.initializer[:]
-        graph.initializer.extend(copies)
+        graph.initializer.sort(key=lambda t: t.name)  # in place: copying them held every weight twice
 
     visit_graph(proto.graph)
