@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from modelport.protowire import fields, varint
+
 PROTOBUF_LIMIT = 2**31 - 1  # bytes in one serialised protobuf message
 _HEADROOM = 64 << 20  # graph structure and shapes on top of the weights
 _GRAPH_FIELD = 7  # ModelProto.graph
@@ -44,13 +46,13 @@ def _write_streaming(proto: Any, dest: Path) -> None:
     graph = proto.graph
     graph_head, graph_tail = _split(_without(graph, "initializer").SerializeToString(deterministic=True),
                                     _INITIALIZER_FIELD)
-    tensor_tag = _varint(_INITIALIZER_FIELD << 3 | 2)
+    tensor_tag = varint(_INITIALIZER_FIELD << 3 | 2)
     graph_size = len(graph_head) + len(graph_tail) + sum(
-        len(tensor_tag) + len(_varint(size)) + size for size in (t.ByteSize() for t in graph.initializer))
+        len(tensor_tag) + len(varint(size)) + size for size in (t.ByteSize() for t in graph.initializer))
     with open(dest, "wb") as out:
-        out.write(model_head + _varint(_GRAPH_FIELD << 3 | 2) + _varint(graph_size) + graph_head)
+        out.write(model_head + varint(_GRAPH_FIELD << 3 | 2) + varint(graph_size) + graph_head)
         for tensor in graph.initializer:
-            out.write(tensor_tag + _varint(tensor.ByteSize()))
+            out.write(tensor_tag + varint(tensor.ByteSize()))
             out.write(tensor.SerializeToString(deterministic=True))
         out.write(graph_tail + model_tail)
 
@@ -73,44 +75,7 @@ def _without(message: Any, skipped: str) -> Any:
 def _split(data: bytes, field_number: int) -> tuple[bytes, bytes]:
     """``data`` cut where its first field numbered above ``field_number`` starts (fields are in
     number order in a deterministic serialisation)."""
-    pos = 0
-    while pos < len(data):
-        key, after_key = _read_varint(data, pos)
-        if key >> 3 > field_number:
-            return data[:pos], data[pos:]
-        wire = key & 7
-        if wire == 0:
-            _, pos = _read_varint(data, after_key)
-        elif wire == 1:
-            pos = after_key + 8
-        elif wire == 2:
-            length, start = _read_varint(data, after_key)
-            pos = start + length
-        elif wire == 5:
-            pos = after_key + 4
-        else:
-            raise ValueError(f"unexpected protobuf wire type {wire}")
+    for number, _, tag, _, _ in fields(data):
+        if number > field_number:
+            return data[:tag], data[tag:]
     return data, b""
-
-
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(low | 0x80)
-        else:
-            out.append(low)
-            return bytes(out)

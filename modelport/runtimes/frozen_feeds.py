@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from modelport.protowire import fields, length_delimited, read_varint
 
 FEED_FROM_BYTES = 32 * 2**20
 
@@ -64,7 +65,7 @@ def split(path: str | Path) -> FedGraph:
 
     stripped, constants = bytearray(), {}
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        for number, _, tag, start, end in _fields(buf, 0, len(buf)):
+        for number, _, tag, start, end in fields(buf, 0, len(buf)):
             const = _const(buf, start, end) if number == 1 else None  # GraphDef.node
             if const is None or const.dtype not in FLOAT_TYPES or const.nbytes < max(1, LARGE_CONST_BYTES):
                 stripped += buf[tag:end]  # every other node and field as the file has it
@@ -72,7 +73,7 @@ def split(path: str | Path) -> FedGraph:
             node = node_def_pb2.NodeDef(name=const.name, op="Placeholder", device=const.device)
             node.attr["dtype"].type = const.dtype
             node.attr["shape"].shape.ParseFromString(bytes(buf[const.shape[0]:const.shape[1]]))
-            stripped += _length_delimited(1, node.SerializeToString())
+            stripped += length_delimited(1, node.SerializeToString())
             dims = [d.size for d in node.attr["shape"].shape.dim]
             constants[f"{const.name}:0"] = _read_aligned(f, const.offset, const.nbytes).view(
                 np.dtype(_numpy_dtype(const.dtype)).newbyteorder("<")).reshape(dims)
@@ -91,72 +92,27 @@ class _Const:
 
 def _const(buf: Any, start: int, end: int) -> _Const | None:
     """The NodeDef at buf[start:end] if it is a Const holding raw bytes (tensor_content)."""
-    fields: dict[int, tuple[int, int]] = {}
+    node: dict[int, tuple[int, int]] = {}  # NodeDef field -> where its value lies
     attrs: dict[str, tuple[int, int]] = {}
-    for number, _, _, s, e in _fields(buf, start, end):
+    for number, _, _, s, e in fields(buf, start, end):
         if number == 5:  # attr: map entries of key (1) and AttrValue (2)
-            entry = {n: (a, b) for n, _, _, a, b in _fields(buf, s, e)}
+            entry = {n: (a, b) for n, _, _, a, b in fields(buf, s, e)}
             if 1 in entry and 2 in entry:
                 attrs[bytes(buf[slice(*entry[1])]).decode()] = entry[2]
         else:
-            fields[number] = (s, e)
-    if 2 not in fields or bytes(buf[slice(*fields[2])]) != b"Const" or "value" not in attrs:
+            node[number] = (s, e)
+    if 2 not in node or bytes(buf[slice(*node[2])]) != b"Const" or "value" not in attrs:
         return None
-    tensor = {n: (s, e) for n, _, _, s, e in _fields(buf, *attrs["value"])}.get(8)  # AttrValue.tensor
+    tensor = {n: (s, e) for n, _, _, s, e in fields(buf, *attrs["value"])}.get(8)  # AttrValue.tensor
     if tensor is None:
         return None
-    parts = {n: (s, e) for n, _, _, s, e in _fields(buf, *tensor)}  # TensorProto
+    parts = {n: (s, e) for n, _, _, s, e in fields(buf, *tensor)}  # TensorProto
     if 1 not in parts or 2 not in parts or 4 not in parts:  # dtype, tensor_shape, tensor_content
         return None
-    name = bytes(buf[slice(*fields[1])]).decode() if 1 in fields else ""
-    device = bytes(buf[slice(*fields[4])]).decode() if 4 in fields else ""
+    name = bytes(buf[slice(*node[1])]).decode() if 1 in node else ""
+    device = bytes(buf[slice(*node[4])]).decode() if 4 in node else ""
     offset, stop = parts[4]
-    return _Const(name, device, _varint(buf, parts[1][0])[0], parts[2], offset, stop - offset)
-
-
-def _varint(buf: Any, pos: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-
-
-def _fields(buf: Any, start: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
-    """``(field number, wire type, tag position, value start, value end)`` of a message's fields."""
-    pos = start
-    while pos < end:
-        tag = pos
-        key, pos = _varint(buf, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value = pos
-            pos = _varint(buf, pos)[1]
-        elif wire == 1:
-            value, pos = pos, pos + 8
-        elif wire == 2:
-            length, value = _varint(buf, pos)
-            pos = value + length
-        elif wire == 5:
-            value, pos = pos, pos + 4
-        else:
-            raise ValueError(f"not a GraphDef (protobuf wire type {wire} at byte {tag})")
-        if pos > end:
-            raise ValueError(f"not a GraphDef (a field runs past the end at byte {tag})")
-        yield number, wire, tag, value, pos
-
-
-def _length_delimited(number: int, payload: bytes) -> bytes:
-    key, size, out = (number << 3) | 2, len(payload), bytearray()
-    for value in (key, size):
-        while value >= 0x80:
-            out.append((value & 0x7F) | 0x80)
-            value >>= 7
-        out.append(value)
-    return bytes(out) + payload
+    return _Const(name, device, read_varint(buf, parts[1][0])[0], parts[2], offset, stop - offset)
 
 
 def _read_aligned(f: Any, offset: int, nbytes: int) -> np.ndarray:
