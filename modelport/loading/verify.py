@@ -68,7 +68,11 @@ def nonfinite_weights(model: Any) -> bool:
     """True if the loaded weights themselves hold NaN/inf (a model that diverged in training)."""
     import numpy as np
 
-    return any(not np.all(np.isfinite(w)) for w in model.get_weights())
+    for weight in model.weights:  # one at a time: get_weights() copies every weight at once
+        value = np.asarray(weight)
+        if value.dtype.kind in "fc" and not np.all(np.isfinite(value)):
+            return True
+    return False
 
 
 def check_forward(model: Any, spec: ModelSpec | None = None, *, allow_nonfinite: bool = False) -> list[Any]:
