@@ -3,7 +3,8 @@
 
 The program is compiled with ``gcc`` against the C API that the tensorflow wheel ships, at first
 use, into a cache directory outside the repository keyed by the source and library hash. One
-process per batch: inputs and outputs travel through a small binary file (see the C source).
+process per artifact runs every batch: inputs and outputs travel through small binary files (see the
+C source). A large frozen graph gets its weight constants as a tensor file too (``frozen_feeds``).
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ class CApiSession:
         self._exe = binary()
         self._kind = artifact.format
         self._path = str(artifact.path)
+        # the program's third argument: a SavedModel's tag, or a frozen graph's fed constants ("-": none)
         self._tag = details.get("tag", "serve") if artifact.format == "savedmodel" else "-"
         self._dtypes = {t.name: t.dtype for t in artifact.inputs}
         self.method: str | None = None  # how it ran, when not as the plain C API load would
