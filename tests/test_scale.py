@@ -229,3 +229,21 @@ def test_tensorflow_child_process_gives_the_in_process_numbers(fixture_file, loa
     broken.path.write_bytes(broken.path.read_bytes()[:100])
     failed = run_artifact(rt.Planned(broken, "tensorflow"), [Case("x", batches[0])], [{}], Tolerance(), set())
     assert failed.error.startswith("tensorflow could not load the artifact: RuntimeError: DecodeError"), failed.error
+
+
+def test_memory_is_released_once_the_process_has_grown(monkeypatch):
+    """A full collection walks every object (seconds in a big process): it runs when the resident size
+    grew by RELEASE_GROWTH since the last one, and always where the size cannot be read."""
+    from modelport import _memory
+
+    collected, sizes = [], iter([100, 100, 150, 100 + _memory.RELEASE_GROWTH, 90, 95, None, None])
+    monkeypatch.setattr(_memory.gc, "collect", lambda: collected.append(1) or 0)
+    monkeypatch.setattr(_memory, "resident_bytes", lambda: next(sizes))
+    monkeypatch.setattr(_memory, "_after_last", None)
+    _memory.release()  # the first one collects (100 before, 100 after)
+    _memory.release()  # 150: grew by 50, skipped
+    _memory.release()  # grew by RELEASE_GROWTH: collects (90 after)
+    assert len(collected) == 2
+    _memory.release()  # 95: skipped
+    _memory.release()  # size unknown: collects
+    assert len(collected) == 3
