@@ -218,6 +218,54 @@ def spark_cluster(tmp_path_factory):
         cluster.stop()
 
 
+# -- parallel runs: `pytest -n 2 --dist loadfile` (pytest-xdist; the README's test command) ------------------
+# Session fixtures live once per worker process, so the modules sharing an expensive one run on the same
+# worker: a module is the unit (as --dist loadfile; module-level caches such as tests/validation_helpers.py),
+# and the modules of a group below run together. (xdist's own xdist_group marks do not work with pytest 9.2,
+# whose node ids no longer come from the `_nodeid` xdist rewrites.)
+XDIST_GROUPS = {
+    "test_spark": "spark", "test_sklearn": "spark",  # one SparkSession (`spark`) and one loopback cluster
+    "test_corpus": "corpus-sweep", "test_no_traceback": "corpus-sweep",  # the corpus, swept once (`swept`)
+}
+SHARED_FIXTURES = {  # group -> whether a module's fixtures need it (tests/test_suite_layout.py checks the table)
+    "spark": lambda names: bool(names & {"spark", "spark_cluster", "spark_artifacts"}),
+    "corpus-sweep": lambda names: {"swept", "corpus_dir"} <= names,
+}
+# the longest groups start first, so that no worker is left alone with one of them at the end
+LONGEST_FIRST = ["spark", "test_docs", "corpus-sweep", "test_analyzer_matrix", "test_scale", "test_hostile"]
+
+
+def xdist_group(nodeid: str) -> str:
+    """The unit of work of a test: its module's group, or its module's path."""
+    module = nodeid.split("::", 1)[0]
+    return XDIST_GROUPS.get(Path(module).stem, module)
+
+
+def pytest_configure(config):
+    if hasattr(config.option, "loadscopereorder"):  # xdist: schedule in our order (LONGEST_FIRST), not by size
+        config.option.loadscopereorder = False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFixtureScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+    return SharedFixtureScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not hasattr(config, "workerinput"):  # a plain run keeps the file order
+        return
+    rank = {g: i for i, g in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda i: rank.get(xdist_group(i.nodeid), len(rank)))  # stable: file order otherwise
+
+
 def pytest_sessionfinish(session, exitstatus):
     session.config._modelport_exitstatus = int(exitstatus)
 

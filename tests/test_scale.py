@@ -277,3 +277,21 @@ def test_large_frozen_graph_runs_with_its_constants_fed(converted, loaded_fixtur
     c_api.close()
     result = run_artifact(rt.Planned(pb, "tf_c_api"), [Case("x", batches[1])], [as_saved[1]], Tolerance(), set())
     assert result.passed and result.to_dict()["method"] == c_api.method
+
+
+def test_memory_is_released_once_the_process_has_grown(monkeypatch):
+    """A full collection walks every object (seconds in a big process): it runs when the resident size
+    grew by RELEASE_GROWTH since the last one, and always where the size cannot be read."""
+    from modelport import _memory
+
+    collected, sizes = [], iter([100, 100, 150, 100 + _memory.RELEASE_GROWTH, 90, 95, None, None])
+    monkeypatch.setattr(_memory.gc, "collect", lambda: collected.append(1) or 0)
+    monkeypatch.setattr(_memory, "resident_bytes", lambda: next(sizes))
+    monkeypatch.setattr(_memory, "_after_last", None)
+    _memory.release()  # the first one collects (100 before, 100 after)
+    _memory.release()  # 150: grew by 50, skipped
+    _memory.release()  # grew by RELEASE_GROWTH: collects (90 after)
+    assert len(collected) == 2
+    _memory.release()  # 95: skipped
+    _memory.release()  # size unknown: collects
+    assert len(collected) == 3
