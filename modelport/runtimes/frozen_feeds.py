@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from modelport.protowire import fields, length_delimited, read_varint
+from modelport.protowire import fields, length_delimited, read_varint, varint
 
 FEED_FROM_BYTES = 32 * 2**20
 
@@ -58,9 +58,8 @@ def split(path: str | Path) -> FedGraph:
     The file is walked at the protobuf wire level: only node headers are parsed, and each weight's
     bytes are read from the file straight into its array (64-byte aligned, so TensorFlow feeds it
     without a copy). Parsing the whole GraphDef would hold the file once more, and each constant's
-    bytes a third time while it is copied out (VGG16's 411 MB kernel)."""
-    from tensorflow.core.framework import node_def_pb2
-
+    bytes a third time while it is copied out (VGG16's 411 MB kernel). No TensorFlow import either:
+    the C API runner splits the graph in a process that may not otherwise need TensorFlow."""
     from modelport.convert.onnx_weights import FLOAT_TYPES, LARGE_CONST_BYTES
 
     stripped, constants = bytearray(), {}
@@ -70,14 +69,33 @@ def split(path: str | Path) -> FedGraph:
             if const is None or const.dtype not in FLOAT_TYPES or const.nbytes < max(1, LARGE_CONST_BYTES):
                 stripped += buf[tag:end]  # every other node and field as the file has it
                 continue
-            node = node_def_pb2.NodeDef(name=const.name, op="Placeholder", device=const.device)
-            node.attr["dtype"].type = const.dtype
-            node.attr["shape"].shape.ParseFromString(bytes(buf[const.shape[0]:const.shape[1]]))
-            stripped += length_delimited(1, node.SerializeToString())
-            dims = [d.size for d in node.attr["shape"].shape.dim]
+            shape = bytes(buf[const.shape[0]:const.shape[1]])
+            stripped += length_delimited(1, _placeholder(const.name, const.device, const.dtype, shape))
             constants[f"{const.name}:0"] = _read_aligned(f, const.offset, const.nbytes).view(
-                np.dtype(_numpy_dtype(const.dtype)).newbyteorder("<")).reshape(dims)
+                _numpy_dtype(const.dtype).newbyteorder("<")).reshape(_dims(shape))
     return FedGraph(bytes(stripped), constants)
+
+
+def _placeholder(name: str, device: str, dtype: int, shape: bytes) -> bytes:
+    """A serialised NodeDef ``Placeholder`` with the constant's name, device, dtype and shape (the
+    TensorShapeProto's own bytes): NodeDef name 1, op 2, device 4, attr 5 (map entry key 1, value 2);
+    AttrValue type 6, shape 7."""
+    def attr(key: str, value: bytes) -> bytes:
+        return length_delimited(5, length_delimited(1, key.encode()) + length_delimited(2, value))
+
+    return (length_delimited(1, name.encode()) + length_delimited(2, b"Placeholder")
+            + (length_delimited(4, device.encode()) if device else b"")
+            + attr("dtype", varint(6 << 3) + varint(dtype)) + attr("shape", length_delimited(7, shape)))
+
+
+def _dims(shape: bytes) -> list[int]:
+    """The sizes of a serialised TensorShapeProto (dim 2, each Dim's size 1)."""
+    sizes = []
+    for number, _, _, start, end in fields(shape):
+        if number == 2:
+            size = next((read_varint(shape, s)[0] for n, _, _, s, _ in fields(shape, start, end) if n == 1), 0)
+            sizes.append(size)
+    return sizes
 
 
 @dataclass
@@ -129,7 +147,10 @@ def _read_aligned(f: Any, offset: int, nbytes: int) -> np.ndarray:
     return out
 
 
-def _numpy_dtype(tf_enum: int) -> Any:
-    import tensorflow as tf
+def _numpy_dtype(tf_enum: int) -> np.dtype:
+    """The numpy dtype of a floating-point TensorFlow DataType (onnx_weights.FLOAT_TYPES)."""
+    if tf_enum == 14:  # DT_BFLOAT16: numpy's through ml_dtypes, which TensorFlow itself depends on
+        import ml_dtypes
 
-    return tf.dtypes.as_dtype(tf_enum).as_numpy_dtype
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype({1: np.float32, 2: np.float64, 19: np.float16}[tf_enum])
