@@ -17,6 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 def main() -> None:
     from modelport.api import convert
+    from modelport.tfimport import own_process
+
+    own_process()  # as the CLI's main() does
 
     model, targets, out = sys.argv[1:4]
 

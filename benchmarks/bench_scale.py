@@ -215,6 +215,8 @@ def median(runs: list[Run]) -> float | None:
 def time_section(work: Path, rounds: dict[str, int], limit_gb: float) -> list[dict]:
     rows = []
     for name, targets, goal in (("mobilenetv2", "pb,ckpt,savedmodel,onnx", 1.1), ("resnet50", "onnx", 1.0)):
+        if not rounds[name]:
+            continue
         model, weight_bytes = build(name, work, limit_gb)
         print(f"time: {MODELS[name]} -> {targets} vs tf2onnx (onnx), {rounds[name]} interleaved rounds", flush=True)
         ours, theirs = [], []

@@ -255,3 +255,28 @@ def test_one_folder_one_conversion(composed, pair, tmp_path, capsys):
                            capsys)
     assert code == 2 and "another conversion (wine.keras with prep.skops)" in err and "--force" in err, err
     assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_a_cli_process_imports_tensorflow_without_sklearn_and_still_composes(composed, pair):
+    """The CLI imports TensorFlow with scikit-learn and pandas hidden from Keras (2 s and 125 MB of
+    every TensorFlow import go to Keras's optional uses of them); both still import and work after."""
+    import subprocess
+    import sys
+
+    out = composed.manifest_path.parent
+    # TensorFlow first, as a Keras-only command imports it; then a command that needs sklearn. The
+    # CLI leaves through os._exit once TensorFlow is loaded, after the atexit handlers.
+    probe = ("import atexit, sys\nfrom modelport.cli import main\n"
+             "from modelport.tfimport import import_tensorflow, own_process\n"
+             "own_process()\nimport_tensorflow()\n"
+             "import keras.src.trainers.data_adapters.array_slicing as slicing\n"
+             "import keras.src.wrappers.fixes as wrappers\n"
+             "print('probe', wrappers.sklearn, slicing.pandas, 'sklearn' in sys.modules, 'pandas' in sys.modules)\n"
+             "atexit.register(lambda: print('probe', 'sklearn.compose' in sys.modules, 'pandas' in sys.modules))\n"
+             f"sys.argv = ['modelport', 'validate', {str(pair['model'])!r}, {str(out)!r}, '--preprocess', "
+             f"{str(pair['prep'])!r}, '--runtimes', 'onnxruntime']\n"
+             "main()")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0 and "PASS" in proc.stdout, (proc.stdout, proc.stderr)
+    probes = [line for line in proc.stdout.splitlines() if line.startswith("probe")]
+    assert probes == ["probe None None False False", "probe True True"], (proc.stdout, proc.stderr)

@@ -65,7 +65,10 @@ def serve(stdin: Any, stdout: Any) -> None:
 
 
 def main() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from modelport.tfimport import import_tensorflow, own_process
+
+    own_process()
+    import_tensorflow()
     # the protocol owns stdout: anything a library prints goes to stderr instead
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

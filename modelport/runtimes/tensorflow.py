@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from modelport.runtimes import frozen_feeds
+from modelport.tfimport import import_tensorflow
 
 CHILD_FROM_BYTES = 32 * 2**20
 
 
 class SignatureSession:
     def __init__(self, artifact: Any):
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         self._tf = tf
         self._loaded = tf.saved_model.load(str(artifact.path))
@@ -45,7 +46,7 @@ class GraphSession:
     """A tf.compat.v1 Session over a frozen GraphDef or a restored checkpoint."""
 
     def __init__(self, artifact: Any):
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         self._graph = tf.Graph()
         self._constants: dict[str, np.ndarray] = {}
@@ -186,8 +187,6 @@ def load(artifact: Any):
 
 
 def load_in_process(artifact: Any):
-    from modelport.tfimport import import_tensorflow
-
     import_tensorflow()
     if artifact.format == "savedmodel":
         return SignatureSession(artifact)

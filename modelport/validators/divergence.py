@@ -94,7 +94,9 @@ def _tap_onnx(artifact: Any, sinks_for: dict[str, list[str]], inputs: dict[str, 
 
 
 def _tap_pb(artifact: Any, sinks_for: dict[str, list[str]], inputs: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
-    import tensorflow as tf
+    from modelport.tfimport import import_tensorflow
+
+    tf = import_tensorflow()
 
     graph_def = tf.compat.v1.GraphDef()
     graph_def.ParseFromString(Path(artifact.path).read_bytes())
