@@ -115,6 +115,9 @@ def run_blocks(name: str, blocks: list[tuple[str, str]], folder: Path) -> list[s
 
 
 def main() -> None:
+    from modelport.tfimport import own_process
+
+    own_process()  # this process stands in for the console scripts, whose main() says so too
     doc = Path(sys.argv[1])
     try:
         ran = run_blocks(doc.name, runnable_blocks(doc.read_text()), Path.cwd())

@@ -19,6 +19,7 @@ import static org.apache.spark.sql.functions.size;
 import static org.apache.spark.sql.functions.when;
 
 import java.io.File;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -28,8 +29,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -40,6 +43,7 @@ import org.jpmml.evaluator.InputField;
 import org.jpmml.evaluator.LoadingModelEvaluatorBuilder;
 import org.jpmml.evaluator.OutputField;
 import org.jpmml.evaluator.spark.FlatPMMLTransformer;
+import scala.Tuple2;
 
 public class ScoreSpark {
 
@@ -73,6 +77,12 @@ public class ScoreSpark {
                 System.exit(2);
             }
         }
+        // an existing output is refused before Spark starts (no cluster resources for a bad call)
+        Path outPath = new Path(opt.get("output"));
+        if (!flags.contains("--force") && outputFileSystem(outPath).exists(outPath)) {
+            System.err.println("error: " + opt.get("output") + " exists (hint: pass --force to replace it)");
+            System.exit(2);
+        }
         SparkSession spark = SparkSession.builder().appName("modelport-score-pmml").getOrCreate();
         spark.sparkContext().setLogLevel("ERROR");
         int code;
@@ -84,6 +94,15 @@ public class ScoreSpark {
         }
         spark.stop();
         System.exit(code);
+    }
+
+    /** The output's file system as Spark will see it: Hadoop's defaults plus spark-submit's spark.hadoop.* settings. */
+    static FileSystem outputFileSystem(Path outPath) throws IOException {
+        Configuration conf = new Configuration();
+        for (Tuple2<String, String> kv : new SparkConf().getAllWithPrefix("spark.hadoop.")) {
+            conf.set(kv._1(), kv._2());
+        }
+        return outPath.getFileSystem(conf);
     }
 
     static String format(String path, String given) {
@@ -103,10 +122,7 @@ public class ScoreSpark {
             throws Exception {
         String input = opt.get("input"), output = opt.get("output");
         Path outPath = new Path(output);
-        FileSystem fs = outPath.getFileSystem(spark.sparkContext().hadoopConfiguration());
-        if (fs.exists(outPath) && !flags.contains("--force")) {
-            throw new BadInput(output + " exists (hint: pass --force to replace it)");
-        }
+        FileSystem fs = outPath.getFileSystem(spark.sparkContext().hadoopConfiguration());  // existence: checked in main
         List<Evaluator> evaluators = new ArrayList<>();
         for (String pmml : opt.get("pmml").split(",")) {
             Evaluator evaluator = new LoadingModelEvaluatorBuilder().load(new File(pmml)).build();
