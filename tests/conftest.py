@@ -114,9 +114,9 @@ def cli_in_process(args: list) -> tuple[int, str, str]:
 @pytest.fixture(scope="session")
 def swept(tmp_path_factory):
     """swept(model_file, *extra_args) -> CliRun of ``modelport convert FILE --to all -o DIR --runtimes
-    tensorflow,onnxruntime,jpmml --pmml-max-size 32MB``, run through the CLI once per session and file. The no-traceback
-    sweep checks its exit code and stderr; `converted` and the corpus parity tests use its artifacts,
-    so each model is converted once per run."""
+    tensorflow,onnxruntime,jpmml --pmml-max-size 32MB``, run through the CLI once per session and file.
+    The no-traceback sweep checks its exit code and stderr; `converted` and the corpus parity tests use
+    its artifacts, so each model is converted once per run."""
     root = tmp_path_factory.mktemp("swept")
     cache: dict[tuple, CliRun] = {}
 

@@ -257,7 +257,7 @@ def test_one_folder_one_conversion(composed, pair, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == before
 
 
-def test_a_cli_process_imports_tensorflow_without_sklearn_and_still_composes(composed, pair):
+def test_a_cli_process_imports_tensorflow_without_sklearn_or_pandas_and_still_composes(composed, pair):
     """The CLI imports TensorFlow with scikit-learn and pandas hidden from Keras (2 s and 125 MB of
     every TensorFlow import go to Keras's optional uses of them); both still import and work after."""
     import subprocess

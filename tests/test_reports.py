@@ -74,3 +74,25 @@ def test_html_is_self_contained_with_a_histogram_per_artifact(tmp_path):
     compared = [r for r in report.results if r.outputs]
     assert text.count("<svg") == sum(len(r.outputs) for r in compared) == 2
     assert "first diverging Keras layer" in text and "hidden1" in text
+
+
+def test_relative_error_is_floored_at_the_absolute_tolerance():
+    """A reference at 0 (an underflowed softmax probability) made max_rel ~1e269 in real reports:
+    it is relative to max(|expected|, atol), so a passing output's max_rel is at most 1 + rtol."""
+    import numpy as np
+
+    from modelport.validators.compare import compare
+    from modelport.validators.tolerance import Bound, build
+
+    expected = np.array([[0.0, 0.25, 0.75], [1e-30, 0.5, 0.5]], np.float32)
+    got = expected + np.array([[2e-6, 1e-6, -3e-6], [4e-6, 0.0, 0.0]], np.float32)
+    r = compare("probs", got, expected, Bound(atol=1e-5, rtol=1e-5), classifier=True)
+    assert r.passed and r.mismatches == 0
+    assert np.isclose(r.max_rel, 0.4, rtol=1e-3)  # 4e-6 against the floor 1e-5, not against 1e-30
+    assert 0 < r.p99_rel <= r.max_rel <= 1 + 1e-5
+    for report in (converted_mlp().parity, failing_report()):
+        for result in report.results:
+            for o in result.outputs:
+                if o.passed:
+                    rtol = build(**report.tolerance).bound(o.output, result.format).rtol
+                    assert o.max_rel <= 1 + rtol, (result.artifact, o.output, o.max_rel)

@@ -119,7 +119,9 @@ def compare(name: str, actual: Any, expected: Any, bound: Bound, classifier: boo
     fe = np.abs(e[ok])
     result.mismatches = int(np.count_nonzero(fa > bound.atol + bound.rtol * fe)) + result.nan_inf_disagreements
     if fa.size:
-        fr = fa / np.maximum(fe, np.finfo(np.float64).tiny)
+        # relative to the reference, floored at the absolute tolerance: where the reference is 0 (a
+        # softmax probability that underflowed) any difference would otherwise be ~1e300 times it
+        fr = fa / np.maximum(fe, max(bound.atol, np.finfo(np.float64).tiny))
         result.max_abs, result.mean_abs = float(fa.max()), float(fa.mean())
         result.p99_abs = float(np.percentile(fa, 99))
         result.max_rel, result.mean_rel = float(fr.max()), float(fr.mean())
